@@ -1,42 +1,147 @@
-"""Modular exponentiation behind one function (placeholder: built-in pow).
+"""Modular exponentiation behind one function, with the fastest safe backend.
 
 Interface every layer above uses:
     ctx = context(N)        # per-modulus constants, computed once and cached
-    ctx.pow(base, exp)      # base**exp mod N
+    ctx.pow(base, exp)      # base**exp mod N (base any int, exp >= 0)
     pow_mod(base, exp, N)   # same, through the cached context
     backend()               # name of the active backend: "c", "viper" or "pow"
     select(name)            # force a backend by name (tests, benchmarks)
+    available()             # backends this interpreter can run
+
+Backends, chosen once at import (measured on the unix builds, see README
+"Benchmark: modexp"):
+    "c"      the srpmodexp C module (firmware/cmodules): constant-time
+             Montgomery, 25x faster than built-in pow on x86-64 and 10x on
+             the 32-bit build.  Only in firmware built with our module.
+    "viper"  Montgomery in @micropython.viper (srptls.modexp_viper), for
+             stock firmware.  Chosen only where machine words are 32 bits
+             (ESP32): there it beats pow, while on 64-bit hosts pow's
+             32-bit digits beat viper's 16-bit limbs.
+    "pow"    the built-in three-argument pow: always there, but py/mpz.c
+             branches on the exponent's bits, so its time leaks them.
+The "c" and "viper" backends run in time independent of the exponent's
+value (fixed window, always multiply, masked table reads).
+
+All backends agree on every input, including 0 ** 0 == 1 (MicroPython's own
+pow(0, 0, N) returns 0; CPython's returns 1).
 """
+import sys
+
 _contexts = {}
-_backend = "pow"
 
 
 class _PowContext:
+    """The built-in pow, with the edge cases every backend shares."""
+
     def __init__(self, n):
         self.n = n
 
     def pow(self, base, exp):
+        if exp < 0:
+            raise ValueError("negative exponent")
+        if exp == 0:
+            return 1 % self.n
         return pow(base, exp, self.n)
+
+
+class _ViperContext:
+    """srptls.modexp_viper, fed the reduced base it expects."""
+
+    def __init__(self, n):
+        self.n = n
+        self._ctx = _viper_type(n)
+
+    def pow(self, base, exp):
+        if exp < 0:
+            raise ValueError("negative exponent")
+        return self._ctx.pow(base % self.n, exp)
+
+
+def _c_factory():
+    import srpmodexp
+    return srpmodexp.Context
+
+
+def _viper_factory():
+    global _viper_type
+    from srptls.modexp_viper import ViperContext
+    _viper_type = ViperContext
+    return _ViperContext
+
+
+_viper_type = None
+_FACTORIES = {"c": _c_factory, "viper": _viper_factory, "pow": lambda: _PowContext}
+
+
+def _word_bits():
+    # sys.maxsize is the largest small int: 2**31-1 (or 2**30-1) on 32-bit ports.
+    return 64 if sys.maxsize > (1 << 32) else 32
+
+
+def _try(name):
+    try:
+        return _FACTORIES[name]()
+    except (ImportError, SyntaxError, NotImplementedError):
+        # ImportError: module absent (no C module, no viper under CPython);
+        # SyntaxError/NotImplementedError: an emitter the port lacks.
+        return None
+
+
+def available():
+    """Names of the backends this interpreter can run, fastest first."""
+    return [n for n in ("c", "viper", "pow") if _try(n) is not None]
+
+
+def automatic_order():
+    """The order select() tries when no backend is named (documented in README)."""
+    if _word_bits() == 32:
+        return ("c", "viper", "pow")
+    return ("c", "pow")
 
 
 def backend():
     return _backend
 
 
-def select(name):
-    global _backend
-    if name != "pow":
-        raise ValueError("unknown modexp backend: %s" % name)
+def select(name=None):
+    """Force backend `name`, or pick automatically when name is None.
+
+    ValueError if the name is unknown or the backend cannot run here.  The
+    context cache is cleared, so later context() calls use the new backend.
+    """
+    global _backend, _factory
+    if name is None:
+        for candidate in automatic_order():
+            factory = _try(candidate)
+            if factory is not None:
+                name = candidate
+                break
+    elif name not in _FACTORIES:
+        raise ValueError("unknown modexp backend: %r" % (name,))
+    else:
+        factory = _try(name)
+        if factory is None:
+            raise ValueError("modexp backend %r is not available here" % (name,))
     _backend = name
+    _factory = factory
     _contexts.clear()
+    return name
 
 
 def context(n):
+    """The cached context for modulus n (odd, > 1) of the active backend."""
     ctx = _contexts.get(n)
     if ctx is None:
-        ctx = _contexts[n] = _PowContext(n)
+        if n < 3 or n % 2 == 0:
+            raise ValueError("modulus must be odd and > 1")
+        ctx = _contexts[n] = _factory(n)
     return ctx
 
 
 def pow_mod(base, exp, n):
     return context(n).pow(base, exp)
+
+
+_backend = None
+_factory = None
+select()

@@ -1,0 +1,75 @@
+"""Device log: a small RAM ring buffer plus a size-capped file.
+
+The status page shows the ring buffer; the file survives a reboot.  When the
+file grows past `file_cap` bytes it is renamed to `<path>.1` (replacing the
+older one), so the log never takes more than about twice `file_cap` of flash.
+
+What it must not do: record a password, a verifier, a salt or a key.
+Callers log events ("password changed", "login failed from 1.2.3.4"), never
+values; `write` also withholds a line that looks like it carries key
+material (a run of 32 or more hex digits: a salt, verifier or key, but not a
+16-digit credential fingerprint), as a last line of defence.
+"""
+import time
+
+_HEX = "0123456789abcdefABCDEF"
+_MAX_HEX_RUN = 31
+
+
+def _looks_secret(msg):
+    run = 0
+    for c in msg:
+        if c in _HEX:
+            run += 1
+            if run > _MAX_HEX_RUN:
+                return True
+        else:
+            run = 0
+    return False
+
+
+class Log:
+    def __init__(self, path=None, lines=16, file_cap=8192, echo=None):
+        self.path = path
+        self.lines = lines
+        self.file_cap = file_cap
+        self.echo = echo          # callable(line) for a console, or None
+        self._ring = []
+        self._t0 = time.ticks_ms()
+
+    def write(self, level, msg):
+        if _looks_secret(msg):
+            msg = "(log line withheld: it looked like key material)"
+        secs = time.ticks_diff(time.ticks_ms(), self._t0) // 1000
+        line = "%6d %s %s" % (secs, level, msg)
+        self._ring.append(line)
+        if len(self._ring) > self.lines:
+            del self._ring[0]
+        if self.echo:
+            self.echo(line)
+        if self.path:
+            self._append(line)
+
+    def info(self, msg):
+        self.write("I", msg)
+
+    def warn(self, msg):
+        self.write("W", msg)
+
+    def recent(self, n=None):
+        """The last n lines (all kept lines by default), oldest first."""
+        return list(self._ring if n is None else self._ring[-n:])
+
+    def _append(self, line):
+        import os
+        try:
+            try:
+                size = os.stat(self.path)[6]
+            except OSError:
+                size = 0
+            if size + len(line) + 1 > self.file_cap:
+                os.rename(self.path, self.path + ".1")
+            with open(self.path, "a") as f:
+                f.write(line + "\n")
+        except OSError:
+            pass  # a full or failing flash must not stop the device; RAM log remains

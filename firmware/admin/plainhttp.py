@@ -1,0 +1,64 @@
+"""The plain-HTTP port: one transition page, nothing else.
+
+It tells a visitor that the device is administered over TLS-SRP only, why,
+and exactly how to connect (curl, the host bridge); an unprovisioned device
+says so.  Every other path is 404: no admin route, no form, no settings.
+The same bounded reader and body caps as the TLS port apply, and a request
+must be complete within `idle_timeout` seconds.
+"""
+import asyncio
+
+from microdot import Microdot
+
+from admin import pages
+from admin.httpio import BoundedStream
+
+
+def create_app(dev):
+    app = Microdot()
+
+    @app.get("/")
+    def index(req):
+        return (pages.transition(dev.info, dev.store.provisioned()), 200,
+                {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"})
+
+    @app.errorhandler(404)
+    def not_found(req):
+        return "Not here: this port only explains how to connect over TLS-SRP (see /).\n", 404
+
+    @app.errorhandler(405)
+    def not_allowed(req):
+        return "This port takes no input.\n", 405
+
+    return app
+
+
+class PlainServer:
+    def __init__(self, dev, app, limits):
+        self.dev = dev
+        self.app = app
+        self.idle_timeout = limits["idle_timeout"]
+        self.max_line = limits["max_header_line"]
+        self.max_lines = limits["max_header_lines"]
+        self.busy = 0
+        self.max_busy = limits["max_plain_connections"]
+
+    async def handle(self, reader, writer):
+        if self.busy >= self.max_busy:
+            writer.close()
+            await writer.wait_closed()
+            return
+        self.busy += 1
+        try:
+            bounded = BoundedStream(writer, self.max_line, self.max_lines)
+            await asyncio.wait_for(self.app.handle_request(bounded, bounded),
+                                   self.idle_timeout)
+        except Exception:
+            pass  # timeouts and resets: nothing to report on this port
+        finally:
+            self.busy -= 1
+            try:
+                writer.close()
+                await writer.wait_closed()
+            except Exception:
+                pass

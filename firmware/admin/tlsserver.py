@@ -1,0 +1,139 @@
+"""The TLS-SRP port: limits and back-off around each handshake, then one request.
+
+For every accepted TCP connection, in this order (cheapest check first, so a
+flood costs as little heap and time as possible):
+  1. no valid credential         -> close (nothing could be authenticated)
+  2. address in back-off         -> close at once (refused fast)
+  3. no connection slot free     -> wait a little in a bounded queue, else close
+  4. global back-off delay       (spaces handshakes while guessing goes on)
+  5. TLS-SRP handshake, at most `handshake_timeout` seconds
+       a failed password (the engine's bad_record_mac / decrypt_error alert
+       on the client's Finished) counts against the address
+  6. one HTTP request, read and answered within `idle_timeout` seconds,
+     by the admin app (microdot), through the bounded reader.
+
+What it must not do: log anything the client sent except its address and
+the SRP user name of a finished handshake.
+"""
+import asyncio
+import gc
+
+from srptls import tls_aio
+
+from admin.httpio import BoundedStream
+
+# Alerts that mean "the client's Finished did not verify": a wrong password.
+_BAD_PASSWORD = ("alert sent 20", "alert sent 51", "bad_record_mac", "decrypt_error")
+
+
+def is_bad_password(exc):
+    text = str(exc)
+    for marker in _BAD_PASSWORD:
+        if marker in text:
+            # "alert sent 20" must not match "alert sent 200" (no such alert,
+            # but keep the test exact).
+            i = text.find(marker) + len(marker)
+            if i >= len(text) or not ("0" <= text[i] <= "9"):
+                return True
+    return False
+
+
+def peer_address(writer):
+    """The client's IP address as text.
+
+    ESP32 gives ("1.2.3.4", port); the unix port gives the raw sockaddr
+    bytes (family, port, IPv4 address).
+    """
+    try:
+        peer = writer.get_extra_info("peername")
+        if isinstance(peer, (bytes, bytearray)):
+            if len(peer) >= 8 and peer[0] == 2:   # AF_INET
+                return "%d.%d.%d.%d" % (peer[4], peer[5], peer[6], peer[7])
+            return "?"
+        return str(peer[0])
+    except Exception:
+        return "?"
+
+
+class TLSServer:
+    def __init__(self, dev, app, cfg, slots, backoff, limits):
+        self.dev = dev
+        self.app = app
+        self.cfg = cfg
+        self.slots = slots
+        self.backoff = backoff
+        self.handshake_timeout = limits["handshake_timeout"]
+        self.idle_timeout = limits["idle_timeout"]
+        self.max_line = limits["max_header_line"]
+        self.max_lines = limits["max_header_lines"]
+        self.connections = 0
+
+    async def handle(self, reader, writer):
+        self.connections += 1
+        addr = peer_address(writer)
+        log = self.dev.log
+        if not self.dev.store.provisioned():
+            log.warn("tls: refused %s: device has no valid credential" % addr)
+            await _close(writer)
+            return
+        wait_ms = self.backoff.refused_for_ms(addr)
+        if wait_ms:
+            log.warn("tls: refused %s: login back-off, %d s left" % (addr, (wait_ms + 999) // 1000))
+            await _close(writer)
+            return
+        if not await self.slots.take():
+            log.warn("tls: refused %s: all %d connection slots busy" % (addr, self.slots.max_active))
+            await _close(writer)
+            return
+        try:
+            delay = self.backoff.global_delay_ms()
+            if delay:
+                await asyncio.sleep_ms(delay)
+            await self._serve(reader, writer, addr)
+        finally:
+            self.slots.give()
+            gc.collect()
+
+    async def _serve(self, reader, writer, addr):
+        log = self.dev.log
+        try:
+            stream = await tls_aio.accept(reader, writer, self.cfg,
+                                          handshake_timeout=self.handshake_timeout)
+        except Exception as e:
+            if is_bad_password(e):
+                n = self.backoff.failed(addr)
+                log.warn("tls: failed login from %s (%d in a row)" % (addr, n))
+            else:
+                log.info("tls: handshake with %s ended: %s" % (addr, _short(e)))
+            await _close(writer)
+            return
+        self.backoff.succeeded(addr)
+        s = stream.session
+        if not s.resumed:
+            log.info("tls: login %s from %s" % (s.user, addr))
+        bounded = BoundedStream(stream, self.max_line, self.max_lines)
+        try:
+            await asyncio.wait_for(self.app.handle_request(bounded, bounded),
+                                   self.idle_timeout)
+        except asyncio.TimeoutError:
+            log.info("tls: %s idle for %d s, closed" % (addr, self.idle_timeout))
+        except Exception as e:
+            log.info("tls: connection from %s ended: %s" % (addr, _short(e)))
+        try:
+            stream.close()
+            await stream.wait_closed()
+        except Exception:
+            pass
+
+
+def _short(e):
+    text = str(e) or type(e).__name__
+    return text[:80]
+
+
+async def _close(writer):
+    try:
+        writer.close()
+        await writer.wait_closed()
+    except Exception:
+        pass

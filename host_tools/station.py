@@ -1,0 +1,173 @@
+"""The station database (SQLite): which device got which credential, and how far it got.
+
+One row per device: id, MAC, board, the credential's public parts (user,
+group, salt, verifier - enough to rebuild the very same filesystem image
+after a failed flash, so the printed label stays valid), its fingerprint,
+firmware/image hashes, and the timestamps of each step (label printed,
+flashed, verified). Never the password: to refuse duplicates the station
+keeps only HMAC-SHA256(station key, password), the key living in a
+separate file (mode 0600) beside the database.
+
+A step's timestamp is written only after the step succeeded, inside one
+transaction, so a crash or a failed flash never leaves a row claiming
+success. Every change is also appended to the `events` table (audit trail).
+"""
+import hashlib
+import hmac
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from host_tools.errors import StationError
+
+DEFAULT_PATH = os.environ.get("SRP_IOT_STATION", "out/station.db")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS devices (
+    device_id      TEXT PRIMARY KEY,
+    mac            TEXT,
+    board          TEXT NOT NULL,
+    user           TEXT NOT NULL,
+    group_bits     INTEGER NOT NULL,
+    salt           TEXT NOT NULL,
+    verifier       TEXT NOT NULL,
+    fingerprint    TEXT NOT NULL,
+    password_mac   TEXT NOT NULL UNIQUE,
+    label_path     TEXT,
+    firmware_hash  TEXT,
+    image_hash     TEXT,
+    created_at     REAL NOT NULL,
+    label_printed_at REAL,
+    flash_started_at REAL,
+    flashed_at     REAL,
+    verified_at    REAL,
+    last_error     TEXT
+);
+CREATE TABLE IF NOT EXISTS events (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id TEXT NOT NULL,
+    at        REAL NOT NULL,
+    what      TEXT NOT NULL,
+    detail    TEXT
+);
+"""
+
+# Columns a caller may set through mark(); everything else is fixed at creation.
+_MARKABLE = {"mac", "label_path", "firmware_hash", "image_hash", "label_printed_at",
+             "flash_started_at", "flashed_at", "verified_at", "last_error"}
+
+
+class Station:
+    """Open (creating if needed) the station database at `path`."""
+
+    def __init__(self, path=DEFAULT_PATH):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # timeout: batch workers in several threads/processes share the file.
+        self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
+                                  check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+        self._key = self._load_key()
+
+    def _load_key(self):
+        keyfile = self.path.with_name(self.path.name + ".key")
+        try:
+            fd = os.open(str(keyfile), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            key = keyfile.read_bytes()
+            if len(key) != 32:
+                raise StationError("station key %s is damaged (expected 32 bytes)" % keyfile)
+            return key
+        key = os.urandom(32)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        return key
+
+    def close(self):
+        self.db.close()
+
+    def password_mac(self, password):
+        """Keyed hash used only to spot duplicates; cannot be reversed without the key file."""
+        return hmac.new(self._key, password.encode(), hashlib.sha256).hexdigest()
+
+    def password_seen(self, password):
+        row = self.db.execute("SELECT 1 FROM devices WHERE password_mac = ?",
+                              (self.password_mac(password),)).fetchone()
+        return row is not None
+
+    def get(self, device_id):
+        row = self.db.execute("SELECT * FROM devices WHERE device_id = ?", (device_id,)).fetchone()
+        return dict(row) if row else None
+
+    def all(self):
+        return [dict(r) for r in self.db.execute("SELECT * FROM devices ORDER BY created_at")]
+
+    def add(self, device_id, board, credential, password, mac=None):
+        """Record a newly provisioned device; StationError on a duplicate id or password."""
+        now = time.time()
+        try:
+            with self._tx():
+                self.db.execute(
+                    "INSERT INTO devices (device_id, mac, board, user, group_bits, salt, verifier,"
+                    " fingerprint, password_mac, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (device_id, mac, board, credential.user, credential.group,
+                     credential.salt.hex(), "%x" % credential.verifier,
+                     credential.fingerprint(), self.password_mac(password), now))
+                self._event(device_id, "provisioned", credential.fingerprint())
+        except sqlite3.IntegrityError as e:
+            msg = str(e)
+            if "password_mac" in msg:
+                raise StationError("password already used by another device")
+            raise StationError("device %s is already provisioned" % device_id,
+                               hint="re-run flash/batch to reuse its credential")
+
+    def mark(self, device_id, event, **fields):
+        """Set step columns and log an event, in one transaction."""
+        bad = set(fields) - _MARKABLE
+        if bad:
+            raise ValueError("not markable: %s" % ", ".join(sorted(bad)))
+        with self._tx():
+            if fields:
+                cols = ", ".join("%s = ?" % k for k in fields)
+                cur = self.db.execute("UPDATE devices SET %s WHERE device_id = ?" % cols,
+                                      list(fields.values()) + [device_id])
+                if cur.rowcount != 1:
+                    raise StationError("device %s is not in the station database" % device_id)
+            self._event(device_id, event, fields.get("last_error"))
+
+    def events(self, device_id):
+        return [dict(r) for r in self.db.execute(
+            "SELECT at, what, detail FROM events WHERE device_id = ? ORDER BY id", (device_id,))]
+
+    def credential(self, device_id):
+        """The stored credential of a device (to rebuild its image), or None."""
+        from srptls.credential import Credential
+        row = self.get(device_id)
+        if row is None:
+            return None
+        return Credential(row["user"], row["group_bits"], bytes.fromhex(row["salt"]),
+                          int(row["verifier"], 16))
+
+    def _event(self, device_id, what, detail=None):
+        self.db.execute("INSERT INTO events (device_id, at, what, detail) VALUES (?,?,?,?)",
+                        (device_id, time.time(), what, detail))
+
+    def _tx(self):
+        return _Transaction(self.db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT/ROLLBACK (the sqlite3 module's implicit ones are too lazy)."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb):
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False

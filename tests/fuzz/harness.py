@@ -1,0 +1,217 @@
+"""Drive the TLS engine in memory from CPython, deterministically, for fuzzing.
+
+One call, `run(stream, chunks)`, plays a client's byte stream into a fresh
+`tls_engine.ServerEngine` and checks the engine's promises (issue 3):
+
+  * it never raises on peer input, whatever the bytes;
+  * it sends at most one alert, and after a fatal alert it is closed;
+  * everything it writes is a well-formed TLS record;
+  * it never loops: a bounded number of events per received chunk.
+
+A violated promise raises `EngineBug`; the fuzzers turn that into a crash.
+
+Randomness is made reproducible: `os.urandom` is replaced (in this process
+only, before srptls is imported) by a SHA-256 counter stream that restarts
+from a fixed seed for every connection.  The flights in corpus/ were
+captured from real clients talking to exactly such an engine (capture.py),
+so replaying one repeats the whole handshake byte for byte, including the
+client's encrypted Finished and application data: mutations of a replayed
+flight reach the record decryption and the application-data paths, not
+just the ClientHello parser.
+
+The credential in corpus/credential.json belongs to a password that was
+drawn at random for the capture and then thrown away; it is salt and
+verifier only.
+"""
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+CORPUS = HERE / "corpus"
+REGRESSIONS = HERE / "regressions"
+CREDENTIAL = CORPUS / "credential.json"
+SEED = b"srp-iot fuzz seed"
+
+MAX_EVENTS_PER_FEED = 256      # far above anything a real flight produces
+MAX_RECORD = 2 ** 14 + 2048    # RFC 5246 6.2.3: ciphertext limit
+RECORD_TYPES = (20, 21, 22, 23)
+
+
+class _Stream:
+    """Deterministic stand-in for os.urandom: SHA-256 in counter mode."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self, seed=SEED):
+        self._seed, self._ctr, self._buf = seed, 0, b""
+
+    def __call__(self, n):
+        while len(self._buf) < n:
+            self._buf += hashlib.sha256(self._seed + self._ctr.to_bytes(8, "big")).digest()
+            self._ctr += 1
+        out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+
+rng = _Stream()
+_real_urandom = os.urandom
+os.urandom = rng  # before srptls is imported, so `from os import urandom` sees it too
+
+sys.path.insert(0, str(REPO / "firmware"))
+from srptls import credential, tls_engine  # noqa: E402
+
+
+class EngineBug(AssertionError):
+    """The engine broke one of its promises on some input."""
+
+
+def load_credential(path=CREDENTIAL):
+    meta = json.loads(Path(path).read_text())
+    cred = credential.Credential(meta["user"], meta["group"],
+                                 bytes.fromhex(meta["salt"]), int(meta["verifier"], 16))
+    return cred, bytes.fromhex(meta["device_secret"])
+
+
+_CRED = None
+
+
+def new_engine(require_etm=True):
+    """A fresh config + engine with the randomness stream rewound."""
+    global _CRED
+    if _CRED is None:
+        _CRED = load_credential()
+    cred, device_secret = _CRED
+    rng.reset()
+    # simulate_like: unknown users get the real user's group and salt length,
+    # as on the servers (boards/sim/serve, the device).
+    cfg = tls_engine.ServerConfig(lambda user: cred if user == cred.user else None,
+                                  device_secret, require_etm=require_etm, simulate_like=cred)
+    for _ in range(16):  # idle-time work, as the server does before a client arrives
+        if not cfg.prepare():
+            break
+    return tls_engine.ServerEngine(cfg)
+
+
+def check_records(out):
+    """Every byte the engine writes must be a whole, well-formed record."""
+    i = 0
+    while i < len(out):
+        if len(out) - i < 5:
+            raise EngineBug("truncated record header in output")
+        ctype, major, ln = out[i], out[i + 1], int.from_bytes(out[i + 3:i + 5], "big")
+        if ctype not in RECORD_TYPES or major != 3:
+            raise EngineBug("bad record header in output: %r" % out[i:i + 5])
+        if ln > MAX_RECORD or i + 5 + ln > len(out):
+            raise EngineBug("bad record length %d in output" % ln)
+        i += 5 + ln
+
+
+class Result:
+    def __init__(self):
+        self.events = []
+        self.out = bytearray()
+
+    def names(self):
+        return [type(e).__name__ for e in self.events]
+
+    @property
+    def completed(self):
+        return any(isinstance(e, tls_engine.HandshakeComplete) for e in self.events)
+
+    @property
+    def alerts_sent(self):
+        return [e for e in self.events if isinstance(e, tls_engine.AlertSent)]
+
+
+def _pump(eng, res):
+    for _ in range(MAX_EVENTS_PER_FEED):
+        evt = eng.next_event()
+        if evt is tls_engine.NEED_DATA:
+            return
+        res.events.append(evt)
+        if isinstance(evt, tls_engine.ApplicationData) and not res.completed:
+            raise EngineBug("application data before the handshake completed")
+        if isinstance(evt, tls_engine.PeerClosed) or eng.closed:
+            return
+    raise EngineBug("more than %d events from one feed: a loop?" % MAX_EVENTS_PER_FEED)
+
+
+def run(stream, chunks=None, eof=True, reply=b"", require_etm=True):
+    """Feed `stream` (split at `chunks`, a list of sizes) to a fresh engine.
+
+    reply: application data the server sends once the handshake completes
+    (exercises the write path).  Returns a Result; raises EngineBug or
+    whatever the engine raised.
+    """
+    eng = new_engine(require_etm)
+    res = Result()
+    pieces = split(stream, chunks)
+    if eof:
+        pieces.append(b"")
+    replied = False
+    for piece in pieces:
+        if eng.closed:
+            break
+        eng.receive_data(piece)
+        _pump(eng, res)
+        if res.completed and reply and not replied and not eng.closed:
+            eng.send(reply)
+            replied = True
+        res.out += eng.data_to_send()
+    res.out += eng.data_to_send()
+    check_records(bytes(res.out))
+    if len(res.alerts_sent) > 1:
+        raise EngineBug("more than one alert sent: %r" % res.names())
+    if res.alerts_sent and not eng.closed:
+        raise EngineBug("engine still open after a fatal alert")
+    return res
+
+
+def split(stream, chunks):
+    if not chunks:
+        return [bytes(stream)]
+    out, i = [], 0
+    for n in chunks:
+        if i >= len(stream):
+            break
+        out.append(bytes(stream[i:i + max(1, n)]))
+        i += max(1, n)
+    if i < len(stream):
+        out.append(bytes(stream[i:]))
+    return out
+
+
+def decode_input(data):
+    """Map a fuzzer input to (stream, chunks): byte 0 picks how to split.
+
+    0-127: whole; 128-191: one byte at a time (short streams only);
+    192-255: byte 1 is a chunk size, so records straddle feeds.
+    """
+    if not data:
+        return b"", None
+    mode, rest = data[0], data[1:]
+    if mode < 128:
+        return rest, None
+    if mode < 192:
+        return rest, [1] * min(len(rest), 2048)
+    if not rest:
+        return b"", None
+    size = rest[0] + 1
+    return rest[1:], [size] * (len(rest) // size + 1)
+
+
+def corpus_files(*dirs):
+    for d in dirs or (CORPUS, REGRESSIONS):
+        for p in sorted(Path(d).glob("*.bin")):
+            yield p
+
+
+def one_input(data):
+    """The fuzz target: decode, run, let EngineBug or any exception escape."""
+    stream, chunks = decode_input(data)
+    run(stream, chunks, reply=b"x" * 100)
