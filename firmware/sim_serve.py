@@ -104,7 +104,11 @@ def _ms_since(t0):
 
 
 async def read_request(stream):
-    """Read one HTTP request; return its body (b"" for none) or None if invalid."""
+    """Read one HTTP request and return its body (b"" for none).
+
+    None when the peer closed without sending a request; ValueError (or
+    EOFError mid-body) for a request we will not take.
+    """
     line = await stream.readline(MAX_LINE)
     if not line:
         return None
@@ -117,14 +121,31 @@ async def read_request(stream):
         if name.strip().lower() == b"content-length":
             length = int(value.strip())
     else:
-        return None
+        raise ValueError("too many headers")
     if not 0 <= length <= MAX_BODY:
-        return None
+        raise ValueError("body too large")
     return await stream.readexactly(length) if length else b""
 
 
+async def respond(stream, user):
+    try:
+        body = await read_request(stream)
+    except (ValueError, EOFError):
+        stream.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                     b"Connection: close\r\n\r\n")
+        return
+    if body is None:
+        return  # the client left without asking anything (e.g. after a cert check)
+    greeting = GREETING % user.encode()
+    stream.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                 b"Content-Length: %d\r\nConnection: close\r\n\r\n"
+                 % (len(greeting) + len(body)))
+    stream.write(greeting)
+    if body:
+        stream.write(body)
+
+
 async def handle(reader, writer, cfg, timeout):
-    peer = writer.get_extra_info("peername")
     t0 = time.ticks_ms()
     try:
         stream = await tls_aio.accept(reader, writer, cfg, handshake_timeout=timeout)
@@ -144,21 +165,7 @@ async def handle(reader, writer, cfg, timeout):
              _ms_since(t0), st.get("hello_ms", 0) + st.get("key_exchange_ms", 0),
              st.get("prepared", 0)), file=sys.stderr)
     try:
-        try:
-            body = await read_request(stream)
-        except (ValueError, EOFError):
-            body = None
-        if body is None:
-            reply = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            stream.write(reply)
-        else:
-            greeting = GREETING % s.user.encode()
-            stream.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-                         b"Content-Length: %d\r\nConnection: close\r\n\r\n"
-                         % (len(greeting) + len(body)))
-            stream.write(greeting)
-            if body:
-                stream.write(body)
+        await respond(stream, s.user)
         await stream.drain()
     except Exception as e:  # one broken connection must not stop the server
         print("conn error=%r" % (str(e),), file=sys.stderr)

@@ -43,8 +43,12 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
 # Device response headers the bridge drops: framing is governed by our
 # frame-ancestors CSP, and HSTS/Alt-Svc/Clear-Site-Data make no sense (or do
 # harm) on the bridge's plain-HTTP loopback origin.
+# Referrer-Policy is replaced by same-origin: under the device's no-referrer
+# a browser sends "Origin: null" with the device's own forms, and the
+# Origin check could no longer tell them from a sandboxed foreign page.
 DROP_FROM_DEVICE = HOP_BY_HOP | {"x-frame-options", "strict-transport-security", "alt-svc",
-                                 "clear-site-data", "cache-control", "server"}
+                                 "clear-site-data", "cache-control", "server",
+                                 "referrer-policy"}
 DROP_FROM_BROWSER = HOP_BY_HOP | {"host", "cookie", "origin", "referer"}
 
 
@@ -196,8 +200,15 @@ class Handler(BaseHTTPRequestHandler):
                 self._device(state)
         except Refused as e:
             self.close_connection = True
-            self._page(pages.refused_page(e.reason, e.status))
+            page = pages.refused_page(e.reason, e.status)
+            if self.server.role == "device":
+                page.frame_ancestors = state.guard.shell_origin   # visible in the frame
+            self._page(page)
         except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except DeviceError:
+            # The device broke off a response already being relayed: the
+            # status line is out, so all we can do is end this connection.
             self.close_connection = True
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _any
@@ -297,7 +308,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         if not state.unlocked:
             self.close_connection = True
-            self._page(pages.frame_locked_page())
+            self._page(pages.frame_locked_page(guard.shell_origin))
             return
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             self.close_connection = True
@@ -318,16 +329,19 @@ class Handler(BaseHTTPRequestHandler):
             state.logout()
             state.notice = "The device no longer accepts the password (was it changed?)."
             self.close_connection = True
-            self._page(pages.frame_locked_page())
+            self._page(pages.frame_locked_page(guard.shell_origin))
             return
         except BackingOff as e:
             self.close_connection = True
-            self._page(pages.error_page(state, "%s. Try again in %d s." % (e, e.retry_after + 1),
-                                        503), [("Retry-After", str(int(e.retry_after + 1)))])
+            page = pages.error_page(state, "%s. Try again in %d s." % (e, e.retry_after + 1), 503)
+            page.frame_ancestors = guard.shell_origin
+            self._page(page, [("Retry-After", str(int(e.retry_after + 1)))])
             return
         except DeviceError as e:
             self.close_connection = True
-            self._page(pages.error_page(state, str(e)))
+            page = pages.error_page(state, str(e))
+            page.frame_ancestors = guard.shell_origin
+            self._page(page)
             return
         self._relay(state, resp)
 
@@ -364,8 +378,7 @@ class Handler(BaseHTTPRequestHandler):
             # Only the bridge's shell may frame device pages (clickjacking).
             self.send_header("Content-Security-Policy",
                              "frame-ancestors %s" % state.guard.shell_origin)
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("X-Content-Type-Options", "nosniff")
+            self._common_headers()
             chunked = has_body and resp.length is None
             if resp.length is not None:
                 self.send_header("Content-Length", str(resp.length))
@@ -517,3 +530,7 @@ def bridge_cmd(device, user, qr_image, qr_payload, port, bind, force_bind, max_c
         pass
     bridge.stop()
     click.echo("bridge: stopped; password wiped", err=True)
+
+
+if __name__ == "__main__":  # `python -m host_tools.bridge`: needs nothing but this command's deps
+    bridge_cmd(prog_name="srp-iot bridge")

@@ -51,6 +51,7 @@ class Page:
         self.nonce = secrets.token_urlsafe(16)
         self.status = status
         self.frame_src = frame_src
+        self.frame_ancestors = "'none'"     # device-port pages allow the shell
         self.html = ("<!doctype html><html lang=en><head><meta charset=utf-8>"
                      "<meta name=viewport content='width=device-width,initial-scale=1'>"
                      "<title>%s</title><style nonce='%s'>%s</style></head><body>%s</body></html>"
@@ -59,7 +60,7 @@ class Page:
     def csp(self):
         frame = "frame-src %s; " % self.frame_src if self.frame_src else ""
         return ("default-src 'none'; style-src 'nonce-%s'; %sform-action 'self'; "
-                "frame-ancestors 'none'; base-uri 'none'" % (self.nonce, frame))
+                "frame-ancestors %s; base-uri 'none'" % (self.nonce, frame, self.frame_ancestors))
 
     def body_bytes(self):
         return self.html.encode("utf-8")
@@ -145,7 +146,9 @@ def error_page(state, message, status=502):
     return Page("device unavailable", body, status=status)
 
 
-def frame_locked_page():
+def frame_locked_page(shell_origin):
     body = ("<main><h1>Logged out</h1><p class=msg>The bridge holds no password. Use "
             "<b>bridge session</b> in the bar above to log in again.</p></main>")
-    return Page("logged out", body, status=401)
+    page = Page("logged out", body, status=401)
+    page.frame_ancestors = shell_origin
+    return page

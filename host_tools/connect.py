@@ -119,3 +119,7 @@ def connect_cmd(device, user, qr_image, qr_payload, data, headers, include, verb
             ", resumed" if info.resumed else ""), err=True)
     if fail and status >= 400:
         raise ToolDeviceError("HTTP %d %s" % (status, reason))
+
+
+if __name__ == "__main__":  # `python -m host_tools.connect`: needs nothing but this command's deps
+    connect_cmd(prog_name="srp-iot connect")

@@ -48,14 +48,14 @@ def flash_device(station, board, port, firmware=None, out=None, user=DEFAULT_USE
                  seen=None, tool=None, report=None, mac=None):
     """Steps 1-5 of the module doc for one port; returns an Outcome, raises ToolError."""
     report = report or (lambda stage, frac=None, note="": None)
+    if not board.is_sim and (firmware is None or not Path(firmware).is_file()):
+        raise InputError("firmware file %s not found" % firmware,
+                         hint="download %s from the MicroPython site or build it "
+                              "(./flash.sh build --board %s)" % (board.firmware_image, board.name))
     fw_hash = file_hash(firmware) if firmware else "sim"
     if board.is_sim:
         mac = normalize_mac(mac) if mac else random_mac()
     else:
-        if firmware is None or not Path(firmware).is_file():
-            raise InputError("firmware file %s not found" % firmware,
-                             hint="download %s from the MicroPython site or build it "
-                                  "(./flash.sh build --board %s)" % (board.firmware_image, board.name))
         tool = tool or esp.Esptool(board.chip, port)
         report("connecting", 0.0)
         mac = tool.read_mac()

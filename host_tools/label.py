@@ -249,6 +249,22 @@ def write_pdf_sheet(infos, path):
     return path
 
 
+def decode_png(path):
+    """The QR payload decoded back from a rendered label (zxing-cpp), or InputError."""
+    try:
+        import zxingcpp
+    except ImportError:
+        from host_tools.errors import MissingError
+        raise MissingError("zxing-cpp is not installed", hint="pip install zxing-cpp")
+    from PIL import Image
+    with Image.open(path) as img:
+        found = [r.text for r in zxingcpp.read_barcodes(img.convert("L"))
+                 if r.text.startswith(SCHEME + "://")]
+    if len(found) != 1:
+        raise InputError("%s: expected one srp-iot QR code, found %d" % (path, len(found)))
+    return found[0]
+
+
 def print_tcp(data, host, port=9100, timeout=10):
     """Send raw bytes (ZPL) to a network printer's raw port; PrinterError on failure."""
     try:

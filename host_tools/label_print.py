@@ -37,6 +37,21 @@ def rerender(st, device_id, password, out, printer, host=None):
     return write_labels(label_info(b, device_id, cred.user, pw, host), device_dir(device_id, out), printer)
 
 
+def password_from_label(st, device_id, png):
+    """Decode the label's QR code and check the password against the station's verifier."""
+    if not png.exists():
+        raise InputError("no rendered label %s" % png)
+    fields = label.parse_payload(label.decode_png(png))
+    if fields["device_id"] != device_id:
+        raise InputError("%s is the label of %s, not %s" % (png, fields["device_id"], device_id))
+    cred = st.credential(device_id)
+    if cred is None:
+        raise StationError("device %s is not in the station database" % device_id)
+    if make_credential(cred.user, cred.group, fields["password"], salt=cred.salt).verifier != cred.verifier:
+        raise InputError("the password on %s does not match the device's verifier" % png)
+    return fields["password"]
+
+
 def print_label(ddir, cups=None, tcp=None):
     """Send a device's rendered label to a printer."""
     if tcp:
@@ -58,13 +73,21 @@ def print_label(ddir, cups=None, tcp=None):
               show_default=True)
 @click.option("--cups", metavar="QUEUE", help="print on this CUPS queue (queues named zebra* get raw ZPL)")
 @click.option("--tcp", metavar="HOST[:PORT]", help="send ZPL to a raw TCP printer (port 9100 by default)")
+@click.option("--read-password", is_flag=True,
+              help="print the password decoded from the label's QR code (stdout)")
+@click.option("--curl-config", is_flag=True,
+              help="print `tlspassword = \"...\"` from the label's QR code, for `curl -K -`")
 @station_option
 @out_option
-def label_cmd(device_id, render, printer, cups, tcp, station_path, out):
+def label_cmd(device_id, render, printer, cups, tcp, read_password, curl_config, station_path, out):
     """Print (or re-render) the label of a provisioned device."""
     st = Station(station_path)
     try:
         ddir = device_dir(device_id, out)
+        if read_password or curl_config:
+            pw = password_from_label(st, device_id, ddir / "label.png")
+            click.echo('tlspassword = "%s"' % pw if curl_config else pw)
+            return
         if render:
             pw = os.environ.get("SRP_PASSWORD") or sys.stdin.readline().strip()
             path = rerender(st, device_id, pw, out, printer)

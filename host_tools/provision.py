@@ -135,8 +135,20 @@ def provision(station, board, device_id, mac=None, user=DEFAULT_USER, group=DEFA
     station.add(device_id, board.name, cred, pw, mac=mac)
     _write_public(ddir, board, device_id, cred)
     png = write_labels(label_info(board, device_id, user, pw, host), ddir, printer)
+    _check_label(png, pw)
     station.mark(device_id, "label rendered", label_path=str(png))
     return Provisioned(device_id, cred, pw, str(png), True)
+
+
+def _check_label(png, pw):
+    """Read the QR code back from the rendered PNG: a label that does not scan to
+    this password must never reach a printer. Needs zxing-cpp (factory extra)."""
+    try:
+        import zxingcpp  # noqa: F401
+    except ImportError:
+        return
+    if label.parse_payload(label.decode_png(png))["password"] != pw:
+        raise InputError("label %s does not decode to the password it was made for" % png)
 
 
 def _write_public(ddir, board, device_id, cred):

@@ -171,3 +171,44 @@ class _Transaction:
     def __exit__(self, exc_type, exc, tb):
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
         return False
+
+
+def _when(t):
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
+
+
+import click  # noqa: E402  (the command line part of this module)
+
+
+@click.command("station")
+@click.option("--station", "station_path", envvar="SRP_IOT_STATION", default=DEFAULT_PATH,
+              show_default=True, help="station database (env SRP_IOT_STATION)")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per device")
+@click.option("--device-id", help="only this device, with its event log")
+def station_cmd(station_path, as_json, device_id):
+    """List the devices this station provisioned and how far each got."""
+    import json
+    if not Path(station_path).exists():
+        raise StationError("no station database at %s" % station_path)
+    st = Station(station_path)
+    try:
+        rows = [st.get(device_id)] if device_id else st.all()
+        if device_id and rows[0] is None:
+            raise StationError("device %s is not in the station database" % device_id)
+        for r in rows:
+            r = {k: v for k, v in r.items() if k != "password_mac"}
+            if as_json:
+                if device_id:
+                    r["events"] = st.events(device_id)
+                click.echo(json.dumps(r))
+            else:
+                click.echo("%-13s %-17s %-17s %s label:%s flashed:%s verified:%s%s" % (
+                    r["device_id"], r["board"], r["mac"] or "-", r["fingerprint"],
+                    "printed" if r["label_printed_at"] else ("rendered" if r["label_path"] else "-"),
+                    _when(r["flashed_at"]), _when(r["verified_at"]),
+                    ("  last error: " + r["last_error"]) if r["last_error"] else ""))
+        if device_id and not as_json:
+            for e in st.events(device_id):
+                click.echo("  %s %s %s" % (_when(e["at"]), e["what"], e["detail"] or ""))
+    finally:
+        st.close()

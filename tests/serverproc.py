@@ -110,7 +110,8 @@ class ServerProcess:
                 except subprocess.TimeoutExpired:
                     os.killpg(self.proc.pid, signal.SIGKILL)
                     self.proc.wait(5)
-            self.proc.stdout.close()
+            if self.proc.stdout:
+                self.proc.stdout.close()
         return self
 
     def __enter__(self):

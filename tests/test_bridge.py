@@ -5,6 +5,7 @@ tests prove that refused requests never reach a device. The browser flow
 against the real sim device is in test_bridge_browser.py.
 """
 import http.client
+import os
 import re
 import subprocess
 import sys
@@ -289,3 +290,50 @@ def test_bind_address_and_password_options():
     assert r.returncode == 2
     r = run_cli("connect", "--device", "127.0.0.1:9", "--user", "admin", "GET", "/")
     assert r.returncode == 3 and "no password" in r.stderr
+
+
+def _read_until(fd, text, timeout=60, proc=None):
+    import select as sel
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while text.encode() not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0 and proc is not None:
+            os.system("(cat /proc/%d/wchan; echo; ls -l /proc/%d/fd; cat /proc/%d/stack; ps -ef | grep -c host_tools) > /tmp/psdbg 2>&1" % (proc.pid, proc.pid, proc.pid))
+        assert left > 0, "timeout waiting for %r in %r" % (text, buf)
+        if sel.select([fd], [], [], min(left, 0.5))[0]:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                chunk = b""
+            assert chunk, "bridge exited; output so far: %r" % buf
+            buf += chunk
+    return buf.decode("utf-8", "replace")
+
+
+def test_prompt_checks_the_symbol_before_any_attempt():
+    """In a terminal the bridge asks; a typo is caught before the device sees anything."""
+    import pty
+    pw = generate()
+    dev = FakeDevice("admin", pw)
+    env = {k: v for k, v in os.environ.items() if k not in ("SRP_PASSWORD", "SRP_QR_PAYLOAD")}
+    fd, slave = pty.openpty()                        # the bridge's terminal
+    proc = subprocess.Popen([sys.executable, "-m", "host_tools", "bridge", "--device",
+                             dev.address, "--user", "admin"], cwd=str(REPO), env=env,
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    try:
+        _read_until(fd, "Password for admin", 20, proc)
+        typo = pw[:-1] + ("0" if pw[-1] != "0" else "1")
+        os.write(fd, typo.encode() + b"\n")
+        out = _read_until(fd, "try again")
+        assert "check symbol" in out and dev.connections == 0
+        _read_until(fd, "Password for admin")
+        os.write(fd, pw.lower().replace("-", " ").encode() + b"\n")
+        out = _read_until(fd, "bridge url=http://127.0.0.1:")
+        assert dev.handshakes == 1 and pw not in out and pw.lower() not in out
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        os.close(fd)
+        dev.close()

@@ -201,7 +201,8 @@ def test_port80_transition_page_only(device):
     rc, status, page = device.http("/")
     assert status == 200
     for text in ("TLS-SRP", "never takes a", "curl -k --tlsauthtype SRP --tlsuser admin",
-                 "https://127.0.0.1:%d/" % device.port, "srp-iot bridge", "esp32-a1b2c3"):
+                 "https://127.0.0.1:%d/" % device.port, "esp32-a1b2c3",
+                 "srp-iot bridge --device 127.0.0.1:%d --user admin" % device.port):
         assert text in page, text
     assert "<form" not in page and "<input" not in page and "not provisioned" not in page
     cred = json.loads((device.root / "factory_credential.json").read_text())

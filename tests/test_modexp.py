@@ -24,7 +24,7 @@ from srptls import modexp, srp  # noqa: E402
 CASES_SCRIPT = mpy.MP_TESTS / "test_modexp_cases.py"
 UNIT_SCRIPT = mpy.MP_TESTS / "test_modexp.py"
 GROUP_MIX = (  # (group bits, cases, exponent bits: None = random 1..160)
-    (1024, 450, None), (2048, 350, None), (3072, 120, 256), (4096, 80, 256))
+    (1024, 550, None), (2048, 350, None), (3072, 60, 256), (4096, 40, 256))
 RANDOM_MODULI = 100
 
 
@@ -36,9 +36,11 @@ def edge_cases():
     out = []
     for bits in (1024, 2048, 3072, 4096):
         n = srp.group(bits).N
-        bases = (0, 1, 2, n - 1, n, n + 1, 2 * n + 3, n * n + 5, (1 << (bits + 7)) - 1, -1, -n - 2)
-        exps = (0, 1, 2, 3, 1 << 255, (1 << 255) | 1, (1 << 256) - 1, 1 << 64, (1 << 64) - 1,
-                1 << 32, (1 << 32) - 1, 0xF << 252, 0xF, 1 << 100 | 1 << 3)
+        bases = [0, 1, 2, n - 1, n, n + 1, 2 * n + 3, n * n + 5, -1, -n - 2]
+        exps = [0, 1, 2, 3, 1 << 255, (1 << 255) | 1, (1 << 256) - 1, (1 << 64) - 1, 1 << 64,
+                1 << 32, 0xF << 252, 1 << 100 | 1 << 3]
+        if bits > 2048:  # the same shapes, fewer of them: these are slow on pow
+            bases, exps = bases[:5], exps[:7]
         out += [(n, b, e) for b in bases for e in exps]
     return out
 

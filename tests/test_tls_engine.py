@@ -184,6 +184,56 @@ def test_large_data_round_trip(users):
     assert got == payload.upper()
 
 
+def test_record_size_limit_keeps_receive_buffer_small(users):
+    # tlslite-ng sends record_size_limit (RFC 8449): it must then respect
+    # ours, so even 40 KB of upload never grows the receive buffer past ~4 KB.
+    cred, pw = users["admin"]
+    payload = os.urandom(40000)
+    eng = tls_engine.ServerEngine(make_cfg(users))
+
+    def run(conn):
+        conn.handshakeClientSRP("admin", pw, settings=settings())
+        conn.write(payload)
+        got = b""
+        while len(got) < len(payload):
+            got += conn.read()
+        conn.close()
+        return got
+    events, got = pump(make_cfg(users), run, eng=eng)
+    assert got == payload.upper()
+    assert len(eng._rec._rx) <= tls_engine.RECORD_SIZE_LIMIT + 1024
+
+
+def test_record_size_limit_of_client_honoured(users):
+    cred, pw = users["admin"]
+    c = ScriptedClient(b"admin", pw.encode(), extra=[(28, (64).to_bytes(2, "big"))])
+    eng = tls_engine.ServerEngine(make_cfg(users))
+    eng.receive_data(c.hello())
+    eng.next_event()
+    c.receive(eng.data_to_send())
+    eng.receive_data(c.key_exchange())
+    assert isinstance(eng.next_event(), tls_engine.HandshakeComplete)
+    c.receive(eng.data_to_send())
+    eng.send(b"z" * 1000)
+    out = eng.data_to_send()
+    c.receive(out)
+    assert b"".join(c.app) == b"z" * 1000 and len(c.app) == 16   # 1000 / 64
+    # and a record over the limit we announced is refused
+    c.rec.send_fragment = 16384
+    eng.receive_data(c.send(rec.APPLICATION_DATA, b"y" * 4096))
+    assert eng.next_event() == tls_engine.ApplicationData(b"y" * 4096)
+    eng.receive_data(c.send(rec.APPLICATION_DATA, b"y" * 4097))
+    assert eng.next_event() == tls_engine.AlertSent(alert.RECORD_OVERFLOW)
+
+
+@pytest.mark.parametrize("value,expected", [(b"\x00\x3f", alert.ILLEGAL_PARAMETER),
+                                            (b"\x10", alert.DECODE_ERROR)])
+def test_record_size_limit_malformed(users, value, expected):
+    body = client_hello_body(extra=[(28, value)])
+    eng, evt, out = _first_flight(make_cfg(users), record(22, hs.message(1, body)))
+    assert evt == tls_engine.AlertSent(expected)
+
+
 def test_precompute_used_and_measured(users):
     cred, pw = users["admin"]
     cfg = make_cfg(users)
@@ -247,6 +297,21 @@ def test_resumption_expires(users):
     assert second["resumed"] is False
 
 
+def test_no_resumption_after_password_change(users):
+    cred, pw = users["admin"]
+    creds = {"admin": cred}
+    cfg = tls_engine.ServerConfig(lambda u: creds.get(u), os.urandom(32))
+    _, first = pump(cfg, srp_client("admin", pw))
+    new_cred, new_pw = make_cred("admin")
+    creds["admin"] = new_cred
+    _, second = pump(cfg, srp_client("admin", new_pw, session=first["session"]))
+    assert second["resumed"] is False and second["reply"] == b"PING"
+    # forget_sessions() drops every cached session at once
+    cfg.forget_sessions()
+    _, third = pump(cfg, srp_client("admin", new_pw, session=second["session"]))
+    assert third["resumed"] is False
+
+
 # -- authentication failures ----------------------------------------------------------
 
 def _failed_login(cfg, user, pw):
@@ -305,6 +370,16 @@ def test_A_multiple_of_N_illegal_parameter(users, mult):
     c.receive(eng.data_to_send())
     assert c.alerts == [(alert.FATAL, alert.ILLEGAL_PARAMETER)]
     assert eng.closed
+
+
+def test_A_not_reduced_illegal_parameter(users):
+    c = ScriptedClient(b"admin", b"irrelevant")
+    eng = tls_engine.ServerEngine(make_cfg(users))
+    eng.receive_data(c.hello())
+    eng.next_event()
+    c.receive(eng.data_to_send())
+    eng.receive_data(c.key_exchange(A=srp.group(BITS).N + 2))
+    assert eng.next_event() == tls_engine.AlertSent(alert.ILLEGAL_PARAMETER)
 
 
 # -- negotiation refusals -----------------------------------------------------------------
@@ -413,6 +488,8 @@ def test_handshake_message_split_across_records(users):
     data = b"".join(record(22, msg[i:i + 7]) for i in range(0, len(msg), 7))
     eng, evt, out = _first_flight(make_cfg(users), data)
     assert evt is tls_engine.NEED_DATA and not eng.closed
+    # our whole first flight is several messages in ONE record
+    assert out[0] == 22 and len(out) == 5 + (out[3] << 8 | out[4])
     c = ScriptedClient(b"admin", b"pw")
     c.receive(out)
     assert [m[0] for m in c.server_msgs] == [2, 12, 14]

@@ -23,6 +23,7 @@ Options:
   --power-cut STEP    test hook: when a password change reaches STEP
                       (tmp-open, tmp-half, tmp-written, verified, renamed)
                       print `powercut STEP` and freeze until killed
+  --backend NAME      modular exponentiation backend (c, viper, pow)
   --quiet             do not echo the device log on stderr
 
 Prints `listening port=P` on stdout once both servers accept connections.
@@ -128,10 +129,11 @@ class FileBlockDevice:
 def parse(argv):
     o = {"root": None, "image": None, "port": None, "http_port": None, "paths": [],
          "block_size": 4096, "limits": {}, "user": None, "group": None,
-         "power_cut": None, "quiet": False}
+         "power_cut": None, "quiet": False, "backend": None}
     valued = {"--root": "root", "--image": "image", "--port": "port",
               "--http-port": "http_port", "--block-size": "block_size",
-              "--user": "user", "--group": "group", "--power-cut": "power_cut"}
+              "--user": "user", "--group": "group", "--power-cut": "power_cut",
+              "--backend": "backend"}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -217,6 +219,12 @@ def main(argv):
                     time.sleep(1)
         board["store_steps"] = steps
     mount(o)
+    if o["backend"]:
+        from srptls import modexp
+        try:
+            modexp.select(o["backend"])
+        except ValueError as e:
+            die(str(e))
     if o["user"] is not None:
         factory = dev_credential(o["user"], o["group"])
         board["factory_credential"] = factory

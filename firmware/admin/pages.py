@@ -11,7 +11,7 @@ What it must not do: put a password, verifier, salt or Wi-Fi key in a page.
 CSS = ("body{font:15px/1.45 sans-serif;max-width:44em;margin:1.5em auto;padding:0 1em;color:#222}"
        "h1{font-size:1.4em}nav a,nav button{margin-right:.8em}table{border-collapse:collapse}"
        "td,th{text-align:left;padding:.15em .8em .15em 0;vertical-align:top}"
-       "pre{background:#f4f4f4;padding:.6em;overflow-x:auto;font-size:13px}"
+       "pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap;word-break:break-all;font-size:13px}"
        ".err{color:#a00}.ok{color:#060}label{display:block;margin:.5em 0}"
        "nav form{display:inline}code{background:#f4f4f4;padding:0 .2em}")
 
@@ -130,11 +130,13 @@ def factory_reset(token, error=None):
     return layout("Factory reset", body, token=token)
 
 
-def transition(info, provisioned):
-    """The only page the plain-HTTP port serves."""
+def transition(info, provisioned, user="admin"):
+    """The only page the plain-HTTP port serves (user: the SRP user name,
+    printed on the label with the password; not a secret)."""
     host = info.get("hostname") or info.get("device_id", "device")
     port = info.get("https_port", 443)
-    url = "https://%s%s/" % (host, "" if port == 443 else ":%d" % port)
+    hostport = "%s%s" % (host, "" if port == 443 else ":%d" % port)
+    url = "https://%s/" % hostport
     if provisioned:
         state = ("<p>This device is administered over <b>TLS-SRP</b> only. Its "
                  "password is printed on its label.</p>")
@@ -150,14 +152,15 @@ def transition(info, provisioned):
         "man in the middle learns nothing it could use to guess the password.</p>"
         "<h2>How to connect</h2>"
         "<p>With curl (built with OpenSSL or GnuTLS SRP support):</p>"
-        "<pre>curl -k --tlsauthtype SRP --tlsuser admin --tlspassword 'PASSWORD-FROM-LABEL' %s</pre>"
+        "<pre>curl -k --tlsauthtype SRP --tlsuser %s --tlspassword 'PASSWORD-FROM-LABEL' %s</pre>"
         "<p><code>-k</code> only tells curl not to look for a certificate (there is "
         "none); the SRP exchange itself proves that the device holds the verifier "
         "for your password, and fails if it does not.</p>"
         "<p>With a browser: run the host bridge on your computer, which speaks "
         "TLS-SRP to the device and plain HTTP to your browser on 127.0.0.1 only:</p>"
-        "<pre>srp-iot bridge %s</pre>"
-        "<p>then open the address it prints. The bridge asks for the password "
-        "(or reads the label's QR code) and keeps it in memory only.</p>"
-        % (esc(url), esc(url)))
+        "<pre>srp-iot bridge --device %s --user %s</pre>"
+        "<p>then open the <code>bridge url=</code> address it prints. The bridge asks "
+        "for the password (or reads the label's QR code with <code>--qr</code>) and "
+        "keeps it in memory only; Ctrl-C wipes it.</p>"
+        % (esc(user), esc(url), esc(hostport), esc(user)))
     return layout("%s: use TLS-SRP" % info.get("device_id", "device"), body, nav=False)

@@ -19,7 +19,8 @@ def create_app(dev):
 
     @app.get("/")
     def index(req):
-        return (pages.transition(dev.info, dev.store.provisioned()), 200,
+        cred = dev.store.credential
+        return (pages.transition(dev.info, cred is not None, cred.user if cred else "admin"), 200,
                 {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"})
 
     @app.errorhandler(404)

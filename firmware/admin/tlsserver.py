@@ -89,6 +89,9 @@ class TLSServer:
             delay = self.backoff.global_delay_ms()
             if delay:
                 await asyncio.sleep_ms(delay)
+            # A handshake needs several KB-sized blocks (3072-bit numbers);
+            # collecting first gives it the least fragmented heap we can.
+            gc.collect()
             await self._serve(reader, writer, addr)
         finally:
             self.slots.give()

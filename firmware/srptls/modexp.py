@@ -8,15 +8,17 @@ Interface every layer above uses:
     select(name)            # force a backend by name (tests, benchmarks)
     available()             # backends this interpreter can run
 
-Backends, chosen once at import (measured on the unix builds, see README
-"Benchmark: modexp"):
+Backends, in the order the automatic choice tries them (decided by
+measurement on the unix builds, see README "Benchmark: modexp"; 2048-bit N,
+256-bit exponent):
     "c"      the srpmodexp C module (firmware/cmodules): constant-time
-             Montgomery, 25x faster than built-in pow on x86-64 and 10x on
-             the 32-bit build.  Only in firmware built with our module.
+             Montgomery, ~25x fewer instructions than built-in pow on the
+             64-bit build and ~9x on the 32-bit one.  Only in firmware built
+             with our module.
     "viper"  Montgomery in @micropython.viper (srptls.modexp_viper), for
-             stock firmware.  Chosen only where machine words are 32 bits
-             (ESP32): there it beats pow, while on 64-bit hosts pow's
-             32-bit digits beat viper's 16-bit limbs.
+             stock firmware: ~2x fewer instructions than pow on the 32-bit
+             build (the ESP32 proxy) and still ~1.5x on the 64-bit one, so
+             it precedes pow on every word size.
     "pow"    the built-in three-argument pow: always there, but py/mpz.c
              branches on the exponent's bits, so its time leaks them.
 The "c" and "viper" backends run in time independent of the exponent's
@@ -25,8 +27,9 @@ value (fixed window, always multiply, masked table reads).
 All backends agree on every input, including 0 ** 0 == 1 (MicroPython's own
 pow(0, 0, N) returns 0; CPython's returns 1).
 """
-import sys
-
+# A device uses one group, host tools a few; the cache is bounded because a
+# context can hold kilobytes of tables (viper) and moduli may come from tests.
+MAX_CONTEXTS = 4
 _contexts = {}
 
 
@@ -73,11 +76,6 @@ _viper_type = None
 _FACTORIES = {"c": _c_factory, "viper": _viper_factory, "pow": lambda: _PowContext}
 
 
-def _word_bits():
-    # sys.maxsize is the largest small int: 2**31-1 (or 2**30-1) on 32-bit ports.
-    return 64 if sys.maxsize > (1 << 32) else 32
-
-
 def _try(name):
     try:
         return _FACTORIES[name]()
@@ -92,11 +90,13 @@ def available():
     return [n for n in ("c", "viper", "pow") if _try(n) is not None]
 
 
+# Fastest first, by measurement; the same on 32- and 64-bit word machines.
+AUTOMATIC_ORDER = ("c", "viper", "pow")
+
+
 def automatic_order():
     """The order select() tries when no backend is named (documented in README)."""
-    if _word_bits() == 32:
-        return ("c", "viper", "pow")
-    return ("c", "pow")
+    return AUTOMATIC_ORDER
 
 
 def backend():
@@ -134,6 +134,8 @@ def context(n):
     if ctx is None:
         if n < 3 or n % 2 == 0:
             raise ValueError("modulus must be odd and > 1")
+        if len(_contexts) >= MAX_CONTEXTS:
+            _contexts.clear()
         ctx = _contexts[n] = _factory(n)
     return ctx
 

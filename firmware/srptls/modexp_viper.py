@@ -52,7 +52,8 @@ _NL = 7         # offset: modulus limbs (n words)
 _EBITS = 8      # exponent length in bits (multiple of 32)
 _WIN = 9        # window width in bits
 _HDR_WORDS = 10
-_PAD = 8         # zero words around each number (>= unroll - 1)
+_LIMB_BITS = 14  # the kernels hard-code it (shifts by 14, masks 0x3FFF)
+_PAD = 16        # zero words around each number (>= unroll - 1)
 
 
 @micropython.viper
@@ -103,16 +104,17 @@ def _pack(dst: ptr8, src: ptr32, nbytes: int, nlimbs: int, w: int):
 
 
 @micropython.viper
-def _mont_mul(pa: uint, pb: uint):
+def _mont_mul(pa: uint, acc: int):
     """X = X * Y / R mod N (result < 2N), written over X.
 
     pa: address of the workspace (pb is unused).  Product scanning: column
     k sums x_i*y_(k-i) + m_i*N_(k-i).  The first three locals (pa, pb, acc)
     are the inner loop's variables, because viper keeps only the first
-    locals in registers.  Each inner iteration adds 8 products (< 2**31)
-    to acc, then moves acc's high part to hi, so acc never overflows.
+    locals in registers.  Each inner iteration adds 16 products of 14-bit
+    limbs to acc (< 2**14 on entry): at most 16*(2**14-1)**2 + 2**14 - 1
+    < 2**32; then it moves acc's high part to hi, so acc never overflows.
     """
-    acc = 0
+    pb = uint(0)
     ctl = ptr32(pa)
     n = ctl[0]
     n0 = ctl[3]
@@ -123,47 +125,68 @@ def _mont_mul(pa: uint, pb: uint):
     x = ptr32(xa)
     m = ptr32(ma)
     n_0 = ptr32(na)[0]
+    n2 = 2 * n
+    xend = xa + uint(n << 2)
+    mend = ma + uint(n << 2)
     carry = 0
     # columns 0..n-1: i runs over 0..k; rounded down to whole blocks of 8,
     # the extra low terms read the zero padding below X and M
     k = 0
-    while k < n:
-        acc = carry
-        hi = 0
-        blocks = (k + 8) >> 3
-        pa = xa + uint((k + 1 - (blocks << 3)) << 2)
-        pb = ya + uint((blocks - 1) << 5)
+    while True:  # (a long loop body: xtensa's conditional branches reach only 2 KB)
+        if k >= n:
+            break
+        acc = carry & 0x3FFF
+        hi = int(uint(carry) >> 14)
+        nb = ((k + 16) >> 4) << 6  # bytes in whole blocks
         pe = xa + uint((k + 1) << 2)
+        pa = pe - uint(nb)
+        pb = ya + uint(nb - 64)
         while pa < pe:
-            acc = ptr32(pa)[0] * ptr32(pb)[7] + acc
-            acc = ptr32(pa)[1] * ptr32(pb)[6] + acc
-            acc = ptr32(pa)[2] * ptr32(pb)[5] + acc
-            acc = ptr32(pa)[3] * ptr32(pb)[4] + acc
-            acc = ptr32(pa)[4] * ptr32(pb)[3] + acc
-            acc = ptr32(pa)[5] * ptr32(pb)[2] + acc
-            acc = ptr32(pa)[6] * ptr32(pb)[1] + acc
-            acc = ptr32(pa)[7] * ptr32(pb)[0] + acc
+            acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+            acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+            acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+            acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+            acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+            acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+            acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+            acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+            acc = ptr32(pa)[8] * ptr32(pb)[7] + acc
+            acc = ptr32(pa)[9] * ptr32(pb)[6] + acc
+            acc = ptr32(pa)[10] * ptr32(pb)[5] + acc
+            acc = ptr32(pa)[11] * ptr32(pb)[4] + acc
+            acc = ptr32(pa)[12] * ptr32(pb)[3] + acc
+            acc = ptr32(pa)[13] * ptr32(pb)[2] + acc
+            acc = ptr32(pa)[14] * ptr32(pb)[1] + acc
+            acc = ptr32(pa)[15] * ptr32(pb)[0] + acc
             hi = int(uint(acc) >> 14) + hi
             acc = acc & 0x3FFF
-            pa += 32
-            pb -= 32
-        blocks = (k + 7) >> 3  # m_i * N_(k-i), i < k (m_k is not known yet)
-        pa = ma + uint((k - (blocks << 3)) << 2)
-        pb = na + uint(((blocks << 3) - 7) << 2)
+            pa += 64
+            pb -= 64
+        nb = ((k + 15) >> 4) << 6  # m_i * N_(k-i), i < k (m_k is not known yet)
         pe = ma + uint(k << 2)
+        pa = pe - uint(nb)
+        pb = na + uint(nb - 60)
         while pa < pe:
-            acc = ptr32(pa)[0] * ptr32(pb)[7] + acc
-            acc = ptr32(pa)[1] * ptr32(pb)[6] + acc
-            acc = ptr32(pa)[2] * ptr32(pb)[5] + acc
-            acc = ptr32(pa)[3] * ptr32(pb)[4] + acc
-            acc = ptr32(pa)[4] * ptr32(pb)[3] + acc
-            acc = ptr32(pa)[5] * ptr32(pb)[2] + acc
-            acc = ptr32(pa)[6] * ptr32(pb)[1] + acc
-            acc = ptr32(pa)[7] * ptr32(pb)[0] + acc
+            acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+            acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+            acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+            acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+            acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+            acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+            acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+            acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+            acc = ptr32(pa)[8] * ptr32(pb)[7] + acc
+            acc = ptr32(pa)[9] * ptr32(pb)[6] + acc
+            acc = ptr32(pa)[10] * ptr32(pb)[5] + acc
+            acc = ptr32(pa)[11] * ptr32(pb)[4] + acc
+            acc = ptr32(pa)[12] * ptr32(pb)[3] + acc
+            acc = ptr32(pa)[13] * ptr32(pb)[2] + acc
+            acc = ptr32(pa)[14] * ptr32(pb)[1] + acc
+            acc = ptr32(pa)[15] * ptr32(pb)[0] + acc
             hi = int(uint(acc) >> 14) + hi
             acc = acc & 0x3FFF
-            pa += 32
-            pb -= 32
+            pa += 64
+            pb -= 64
         # m_k makes the column divisible by 2**14
         mk = ((acc & 0x3FFF) * n0) & 0x3FFF
         m[k] = mk
@@ -172,42 +195,61 @@ def _mont_mul(pa: uint, pb: uint):
         k += 1
     # columns n..2n-2: i runs over k-n+1..n-1; the extra low terms meet the
     # zero padding above Y and N (X's low digits are already output there)
-    while k < 2 * n - 1:
-        acc = carry
-        hi = 0
-        blocks = (2 * n + 6 - k) >> 3
-        pa = xa + uint((n - (blocks << 3)) << 2)
-        pb = ya + uint((k - n + (blocks << 3) - 7) << 2)
-        pe = xa + uint(n << 2)
+    while True:  # (a long loop body: xtensa's conditional branches reach only 2 KB)
+        if k >= n2 - 1:
+            break
+        acc = carry & 0x3FFF
+        hi = int(uint(carry) >> 14)
+        nb = ((n2 + 14 - k) >> 4) << 6
+        off = uint(((k - n) << 2) + nb - 60)
+        pe = xend
+        pa = pe - uint(nb)
+        pb = ya + off
         while pa < pe:
-            acc = ptr32(pa)[0] * ptr32(pb)[7] + acc
-            acc = ptr32(pa)[1] * ptr32(pb)[6] + acc
-            acc = ptr32(pa)[2] * ptr32(pb)[5] + acc
-            acc = ptr32(pa)[3] * ptr32(pb)[4] + acc
-            acc = ptr32(pa)[4] * ptr32(pb)[3] + acc
-            acc = ptr32(pa)[5] * ptr32(pb)[2] + acc
-            acc = ptr32(pa)[6] * ptr32(pb)[1] + acc
-            acc = ptr32(pa)[7] * ptr32(pb)[0] + acc
+            acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+            acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+            acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+            acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+            acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+            acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+            acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+            acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+            acc = ptr32(pa)[8] * ptr32(pb)[7] + acc
+            acc = ptr32(pa)[9] * ptr32(pb)[6] + acc
+            acc = ptr32(pa)[10] * ptr32(pb)[5] + acc
+            acc = ptr32(pa)[11] * ptr32(pb)[4] + acc
+            acc = ptr32(pa)[12] * ptr32(pb)[3] + acc
+            acc = ptr32(pa)[13] * ptr32(pb)[2] + acc
+            acc = ptr32(pa)[14] * ptr32(pb)[1] + acc
+            acc = ptr32(pa)[15] * ptr32(pb)[0] + acc
             hi = int(uint(acc) >> 14) + hi
             acc = acc & 0x3FFF
-            pa += 32
-            pb -= 32
-        pa = ma + uint((n - (blocks << 3)) << 2)
-        pb = na + uint((k - n + (blocks << 3) - 7) << 2)
-        pe = ma + uint(n << 2)
+            pa += 64
+            pb -= 64
+        pe = mend
+        pa = pe - uint(nb)
+        pb = na + off
         while pa < pe:
-            acc = ptr32(pa)[0] * ptr32(pb)[7] + acc
-            acc = ptr32(pa)[1] * ptr32(pb)[6] + acc
-            acc = ptr32(pa)[2] * ptr32(pb)[5] + acc
-            acc = ptr32(pa)[3] * ptr32(pb)[4] + acc
-            acc = ptr32(pa)[4] * ptr32(pb)[3] + acc
-            acc = ptr32(pa)[5] * ptr32(pb)[2] + acc
-            acc = ptr32(pa)[6] * ptr32(pb)[1] + acc
-            acc = ptr32(pa)[7] * ptr32(pb)[0] + acc
+            acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+            acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+            acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+            acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+            acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+            acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+            acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+            acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+            acc = ptr32(pa)[8] * ptr32(pb)[7] + acc
+            acc = ptr32(pa)[9] * ptr32(pb)[6] + acc
+            acc = ptr32(pa)[10] * ptr32(pb)[5] + acc
+            acc = ptr32(pa)[11] * ptr32(pb)[4] + acc
+            acc = ptr32(pa)[12] * ptr32(pb)[3] + acc
+            acc = ptr32(pa)[13] * ptr32(pb)[2] + acc
+            acc = ptr32(pa)[14] * ptr32(pb)[1] + acc
+            acc = ptr32(pa)[15] * ptr32(pb)[0] + acc
             hi = int(uint(acc) >> 14) + hi
             acc = acc & 0x3FFF
-            pa += 32
-            pb -= 32
+            pa += 64
+            pb -= 64
         x[k - n] = acc & 0x3FFF  # x_(k-n) is not read by later columns
         carry = int(uint(acc) >> 14) + hi
         k += 1
@@ -215,13 +257,14 @@ def _mont_mul(pa: uint, pb: uint):
 
 
 @micropython.viper
-def _mont_sqr(pa: uint, pb: uint):
+def _mont_sqr(pa: uint, acc: int):
     """X = X * X / R mod N (result < 2N), written over X; done pb times.
 
     As _mont_mul, but the x_i*x_j products with i < j are summed once and
     doubled: a squaring costs 3/4 of a multiplication.
     """
-    acc = 0
+    times = acc
+    pb = uint(0)
     ctl = ptr32(pa)
     n = ctl[0]
     n0 = ctl[3]
@@ -231,102 +274,145 @@ def _mont_sqr(pa: uint, pb: uint):
     x = ptr32(xa)
     m = ptr32(ma)
     n_0 = ptr32(na)[0]
-    times = int(pb)
-    while times > 0:
+    n2 = 2 * n
+    mend = ma + uint(n << 2)
+    while True:  # (a long loop body: xtensa's conditional branches reach only 2 KB)
+        if times <= 0:
+            break
         times -= 1
         carry = 0
         k = 0
-        while k < n:
+        while True:  # (a long loop body: xtensa's conditional branches reach only 2 KB)
+            if k >= n:
+                break
             acc = 0
             hi = 0
             h = (k + 1) >> 1  # i runs over 0..h-1 (i < k - i)
-            blocks = (h + 7) >> 3
-            pa = xa + uint((h - (blocks << 3)) << 2)
-            pb = xa + uint((k - h + (blocks << 3) - 7) << 2)
+            nb = ((h + 15) >> 4) << 6
             pe = xa + uint(h << 2)
+            pa = pe - uint(nb)
+            pb = xa + uint(((k - h) << 2) + nb - 60)
             while pa < pe:
-                acc = ptr32(pa)[0] * ptr32(pb)[7] + acc
-                acc = ptr32(pa)[1] * ptr32(pb)[6] + acc
-                acc = ptr32(pa)[2] * ptr32(pb)[5] + acc
-                acc = ptr32(pa)[3] * ptr32(pb)[4] + acc
-                acc = ptr32(pa)[4] * ptr32(pb)[3] + acc
-                acc = ptr32(pa)[5] * ptr32(pb)[2] + acc
-                acc = ptr32(pa)[6] * ptr32(pb)[1] + acc
-                acc = ptr32(pa)[7] * ptr32(pb)[0] + acc
+                acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+                acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+                acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+                acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+                acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+                acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+                acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+                acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+                acc = ptr32(pa)[8] * ptr32(pb)[7] + acc
+                acc = ptr32(pa)[9] * ptr32(pb)[6] + acc
+                acc = ptr32(pa)[10] * ptr32(pb)[5] + acc
+                acc = ptr32(pa)[11] * ptr32(pb)[4] + acc
+                acc = ptr32(pa)[12] * ptr32(pb)[3] + acc
+                acc = ptr32(pa)[13] * ptr32(pb)[2] + acc
+                acc = ptr32(pa)[14] * ptr32(pb)[1] + acc
+                acc = ptr32(pa)[15] * ptr32(pb)[0] + acc
                 hi = int(uint(acc) >> 14) + hi
                 acc = acc & 0x3FFF
-                pa += 32
-                pb -= 32
+                pa += 64
+                pb -= 64
             acc = acc + acc + (carry & 0x3FFF)
             hi = hi + hi + int(uint(carry) >> 14)
             if (k & 1) == 0:
                 d = x[k >> 1]
                 acc = d * d + acc
-            blocks = (k + 7) >> 3
-            pa = ma + uint((k - (blocks << 3)) << 2)
-            pb = na + uint(((blocks << 3) - 7) << 2)
+            hi = int(uint(acc) >> 14) + hi
+            acc = acc & 0x3FFF
+            nb = ((k + 15) >> 4) << 6
             pe = ma + uint(k << 2)
+            pa = pe - uint(nb)
+            pb = na + uint(nb - 60)
             while pa < pe:
-                acc = ptr32(pa)[0] * ptr32(pb)[7] + acc
-                acc = ptr32(pa)[1] * ptr32(pb)[6] + acc
-                acc = ptr32(pa)[2] * ptr32(pb)[5] + acc
-                acc = ptr32(pa)[3] * ptr32(pb)[4] + acc
-                acc = ptr32(pa)[4] * ptr32(pb)[3] + acc
-                acc = ptr32(pa)[5] * ptr32(pb)[2] + acc
-                acc = ptr32(pa)[6] * ptr32(pb)[1] + acc
-                acc = ptr32(pa)[7] * ptr32(pb)[0] + acc
+                acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+                acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+                acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+                acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+                acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+                acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+                acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+                acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+                acc = ptr32(pa)[8] * ptr32(pb)[7] + acc
+                acc = ptr32(pa)[9] * ptr32(pb)[6] + acc
+                acc = ptr32(pa)[10] * ptr32(pb)[5] + acc
+                acc = ptr32(pa)[11] * ptr32(pb)[4] + acc
+                acc = ptr32(pa)[12] * ptr32(pb)[3] + acc
+                acc = ptr32(pa)[13] * ptr32(pb)[2] + acc
+                acc = ptr32(pa)[14] * ptr32(pb)[1] + acc
+                acc = ptr32(pa)[15] * ptr32(pb)[0] + acc
                 hi = int(uint(acc) >> 14) + hi
                 acc = acc & 0x3FFF
-                pa += 32
-                pb -= 32
+                pa += 64
+                pb -= 64
             mk = ((acc & 0x3FFF) * n0) & 0x3FFF
             m[k] = mk
             acc = mk * n_0 + acc
             carry = int(uint(acc) >> 14) + hi
             k += 1
-        while k < 2 * n - 1:
+        while True:  # (a long loop body: xtensa's conditional branches reach only 2 KB)
+            if k >= n2 - 1:
+                break
             acc = 0
             hi = 0
             h = (k + 1) >> 1  # i runs over k-n+1..h-1
-            blocks = (h + n - 1 - k + 7) >> 3
-            pa = xa + uint((h - (blocks << 3)) << 2)
-            pb = xa + uint((k - h + (blocks << 3) - 7) << 2)
+            nb = ((h + n + 14 - k) >> 4) << 6
             pe = xa + uint(h << 2)
+            pa = pe - uint(nb)
+            pb = xa + uint(((k - h) << 2) + nb - 60)
             while pa < pe:
-                acc = ptr32(pa)[0] * ptr32(pb)[7] + acc
-                acc = ptr32(pa)[1] * ptr32(pb)[6] + acc
-                acc = ptr32(pa)[2] * ptr32(pb)[5] + acc
-                acc = ptr32(pa)[3] * ptr32(pb)[4] + acc
-                acc = ptr32(pa)[4] * ptr32(pb)[3] + acc
-                acc = ptr32(pa)[5] * ptr32(pb)[2] + acc
-                acc = ptr32(pa)[6] * ptr32(pb)[1] + acc
-                acc = ptr32(pa)[7] * ptr32(pb)[0] + acc
+                acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+                acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+                acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+                acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+                acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+                acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+                acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+                acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+                acc = ptr32(pa)[8] * ptr32(pb)[7] + acc
+                acc = ptr32(pa)[9] * ptr32(pb)[6] + acc
+                acc = ptr32(pa)[10] * ptr32(pb)[5] + acc
+                acc = ptr32(pa)[11] * ptr32(pb)[4] + acc
+                acc = ptr32(pa)[12] * ptr32(pb)[3] + acc
+                acc = ptr32(pa)[13] * ptr32(pb)[2] + acc
+                acc = ptr32(pa)[14] * ptr32(pb)[1] + acc
+                acc = ptr32(pa)[15] * ptr32(pb)[0] + acc
                 hi = int(uint(acc) >> 14) + hi
                 acc = acc & 0x3FFF
-                pa += 32
-                pb -= 32
+                pa += 64
+                pb -= 64
             acc = acc + acc + (carry & 0x3FFF)
             hi = hi + hi + int(uint(carry) >> 14)
             if (k & 1) == 0:
                 d = x[k >> 1]
                 acc = d * d + acc
-            blocks = (2 * n + 6 - k) >> 3
-            pa = ma + uint((n - (blocks << 3)) << 2)
-            pb = na + uint((k - n + (blocks << 3) - 7) << 2)
-            pe = ma + uint(n << 2)
+            hi = int(uint(acc) >> 14) + hi
+            acc = acc & 0x3FFF
+            nb = ((n2 + 14 - k) >> 4) << 6
+            pe = mend
+            pa = pe - uint(nb)
+            pb = na + uint(((k - n) << 2) + nb - 60)
             while pa < pe:
-                acc = ptr32(pa)[0] * ptr32(pb)[7] + acc
-                acc = ptr32(pa)[1] * ptr32(pb)[6] + acc
-                acc = ptr32(pa)[2] * ptr32(pb)[5] + acc
-                acc = ptr32(pa)[3] * ptr32(pb)[4] + acc
-                acc = ptr32(pa)[4] * ptr32(pb)[3] + acc
-                acc = ptr32(pa)[5] * ptr32(pb)[2] + acc
-                acc = ptr32(pa)[6] * ptr32(pb)[1] + acc
-                acc = ptr32(pa)[7] * ptr32(pb)[0] + acc
+                acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+                acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+                acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+                acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+                acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+                acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+                acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+                acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+                acc = ptr32(pa)[8] * ptr32(pb)[7] + acc
+                acc = ptr32(pa)[9] * ptr32(pb)[6] + acc
+                acc = ptr32(pa)[10] * ptr32(pb)[5] + acc
+                acc = ptr32(pa)[11] * ptr32(pb)[4] + acc
+                acc = ptr32(pa)[12] * ptr32(pb)[3] + acc
+                acc = ptr32(pa)[13] * ptr32(pb)[2] + acc
+                acc = ptr32(pa)[14] * ptr32(pb)[1] + acc
+                acc = ptr32(pa)[15] * ptr32(pb)[0] + acc
                 hi = int(uint(acc) >> 14) + hi
                 acc = acc & 0x3FFF
-                pa += 32
-                pb -= 32
+                pa += 64
+                pb -= 64
             x[k - n] = acc & 0x3FFF
             carry = int(uint(acc) >> 14) + hi
             k += 1
@@ -402,13 +488,8 @@ class ViperContext:
         if n < 3 or not n & 1:
             raise ValueError("modulus must be odd and >= 3")
         bits = 4 * _hexlen(n)  # upper bound on the bit length
-        # widest limb whose column sums (n products of two limbs) fit in 32 bits
-        w = 12
-        while True:
-            nl = (bits + 2 + w - 1) // w  # R = 2**(w*nl) > 4N
-            if nl * ((1 << w) - 1) ** 2 < (1 << 32) or w == 8:
-                break
-            w -= 1
+        w = _LIMB_BITS
+        nl = (bits + 2 + w - 1) // w  # R = 2**(w*nl) > 4N
         self.n = n
         self.nlimbs = nl
         self.w = w

@@ -16,9 +16,10 @@ handshake closes the connection and raises TLSError.
 Idle-time work: the engine can prepare the next handshake's ephemeral
 values (b, g^b mod N) before a client arrives (`cfg.prepare()`).  A single
 background task per ServerConfig does that one unit at a time, only while no
-handshake is running, so preparation never competes with a client that is
-already waiting.  `start_idle_work(cfg)` starts it; `accept` starts it on
-first use if the application did not.
+handshake is running and after IDLE_QUIET_MS without TLS traffic, so
+preparation never competes with a client that is being served.
+`start_idle_work(cfg)` starts it; `accept` starts it on first use if the
+application did not.
 
 This module knows sockets only through the asyncio stream objects and knows
 nothing about HTTP; all protocol decisions stay in the engine.
@@ -43,6 +44,11 @@ CLOSE_DRAIN_LIMIT = 65536
 
 # Idle-time work starts only after this much quiet (see _IdleWorker).
 IDLE_QUIET_MS = 100
+
+# setsockopt(IPPROTO_TCP, TCP_NODELAY): the same numbers on Linux and lwIP
+# (ESP32); MicroPython's socket module does not name them.
+_IPPROTO_TCP = 6
+_TCP_NODELAY = 1
 
 
 class TLSError(OSError):
@@ -119,7 +125,7 @@ _workers = {}
 def start_idle_work(cfg):
     """Start (once) the background task that runs cfg.prepare() in idle time."""
     w = _workers.get(id(cfg))
-    if w is None:
+    if w is None or w.task.done():   # none yet, or its event loop has ended
         w = _workers[id(cfg)] = _IdleWorker(cfg)
     return w
 
@@ -136,6 +142,7 @@ async def accept(reader, writer, cfg, handshake_timeout=10):
     handshake_timeout seconds; the connection is closed in that case.
     """
     worker = start_idle_work(cfg)
+    _no_delay(writer)
     stream = TLSStream(reader, writer, tls_engine.ServerEngine(cfg), worker)
     worker.begin()
     try:
@@ -151,6 +158,62 @@ async def accept(reader, writer, cfg, handshake_timeout=10):
     return stream
 
 
+class _Plaintext:
+    """Received plaintext not yet read, with few copies.
+
+    A record's data is kept as the bytes object the engine produced and
+    handed out by slicing; it is only joined with the next record's data
+    when a reader left part of it.  On a small heap this matters: copying a
+    4 KB body three times can fail where one copy fits.
+    """
+
+    def __init__(self):
+        self._buf = b""
+        self._pos = 0
+
+    def __len__(self):
+        return len(self._buf) - self._pos
+
+    def append(self, data):
+        if self._pos >= len(self._buf):
+            self._buf = data
+        else:
+            self._buf = self._buf[self._pos:] + data
+        self._pos = 0
+
+    def take(self, n):
+        buf, pos = self._buf, self._pos
+        if pos == 0 and n >= len(buf):
+            self._buf = b""
+            return buf
+        data = buf[pos:pos + n]
+        self._pos = pos + len(data)
+        if self._pos >= len(buf):
+            self._buf, self._pos = b"", 0
+        return data
+
+    def find_newline(self, start):
+        """Offset (from the unread start) of the first newline at or after start, or -1."""
+        i = self._buf.find(b"\n", self._pos + start)
+        return i - self._pos if i >= 0 else -1
+
+
+def _no_delay(writer):
+    """Turn Nagle's algorithm off (best effort).
+
+    The engine already packs each flight into one write; Nagle would only
+    hold back the last small write (a Finished, a close_notify) until the
+    peer's delayed ACK, 40 ms later.
+    """
+    sock = getattr(writer, "s", None)                 # MicroPython's Stream
+    if sock is None and hasattr(writer, "get_extra_info"):
+        sock = writer.get_extra_info("socket")        # CPython's StreamWriter
+    try:
+        sock.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+    except Exception:
+        pass   # not a TCP socket (tests with pipes): nothing to tune
+
+
 class TLSStream:
     """Application data over a finished TLS handshake, asyncio-stream shaped."""
 
@@ -159,7 +222,7 @@ class TLSStream:
         self._reader = reader
         self._writer = writer
         self._eng = engine
-        self._buf = bytearray()      # received plaintext not yet read
+        self._rx = _Plaintext()      # received plaintext not yet read
         self._eof = False            # peer's close (or EOF) seen
         self._fed_eof = False        # b"" given to the engine
         self._closed = False
@@ -210,7 +273,7 @@ class TLSStream:
             if isinstance(evt, tls_engine.HandshakeComplete):
                 return evt
             if isinstance(evt, tls_engine.ApplicationData):
-                self._buf.extend(evt.data)  # cannot precede the handshake; kept anyway
+                self._rx.append(evt.data)  # cannot precede the handshake; kept anyway
                 continue
             raise TLSError("tls: handshake failed: %s" % _describe(evt))
 
@@ -220,7 +283,7 @@ class TLSStream:
             evt = await self._next_event()
             if isinstance(evt, tls_engine.ApplicationData):
                 if evt.data:
-                    self._buf.extend(evt.data)
+                    self._rx.append(evt.data)
                     return True
             elif evt is None or isinstance(evt, tls_engine.PeerClosed):
                 self._eof = True
@@ -231,10 +294,6 @@ class TLSStream:
                 raise TLSError("tls: %s" % _describe(evt))
         return False
 
-    def _take(self, n):
-        data = bytes(self._buf[:n])
-        self._buf = self._buf[n:]
-        return data
 
     async def _abort(self):
         """Send what the engine queued (an alert) and close the transport."""
@@ -259,18 +318,18 @@ class TLSStream:
         if n < 0:
             while await self._fill():
                 pass
-            return self._take(len(self._buf))
+            return self._rx.take(len(self._rx))
         if n == 0:
             return b""
-        if not self._buf:
+        if not len(self._rx):
             await self._fill()
-        return self._take(min(n, len(self._buf)))
+        return self._rx.take(n)
 
     async def readexactly(self, n):
-        while len(self._buf) < n:
+        while len(self._rx) < n:
             if not await self._fill():
                 raise EOFError
-        return self._take(n)
+        return self._rx.take(n)
 
     async def readline(self, limit=None):
         """One line including b"\\n" (shorter at EOF).
@@ -281,14 +340,14 @@ class TLSStream:
         """
         start = 0
         while True:
-            i = self._buf.find(b"\n", start)
+            i = self._rx.find_newline(start)
             if i >= 0:
-                return self._take(i + 1)
-            if limit is not None and len(self._buf) > limit:
+                return self._rx.take(i + 1)
+            if limit is not None and len(self._rx) > limit:
                 raise ValueError("line longer than %d bytes" % limit)
-            start = len(self._buf)
+            start = len(self._rx)
             if not await self._fill():
-                return self._take(len(self._buf))
+                return self._rx.take(len(self._rx))
 
     def write(self, data):
         """Encrypt `data` into records; drain() sends them.

@@ -72,6 +72,9 @@ Design choices and the alerts we send (README "TLS engine" has the table):
     A peer repeating it more than MAX_RENEGOTIATION_ATTEMPTS times is cut off
     with a fatal unexpected_message (a cheap way to keep it from making us
     parse ClientHellos forever).
+  - record_size_limit (RFC 8449): when the client sends it we announce
+    RECORD_SIZE_LIMIT and honour its own, so its protected records never
+    need more than ~4 KB of receive buffer.
   - Precomputation: ServerConfig.prepare() makes the next handshakes'
     ephemeral b and g^b mod N in idle time; online work is then k*v + g^b
     (cheap) at ClientHello and v^u, (A*v^u)^b at ClientKeyExchange.
@@ -127,6 +130,7 @@ MAX_RENEGOTIATION_ATTEMPTS = 2
 MAX_WARNING_ALERTS = 16           # warnings other than close_notify per connection
 SIMULATED_SALT_LEN = 16           # default when no real credential was seen yet
 DEFAULT_GROUP_BITS = 3072
+RECORD_SIZE_LIMIT = 4096          # RFC 8449 limit we announce when the client asks
 
 
 # -- events --------------------------------------------------------------------
@@ -259,28 +263,32 @@ class ServerConfig:
             user = user_bytes.decode()
         except UnicodeError:
             user = None
-        cred = None
-        if user is not None:
-            cred = self.lookup(user)
-        if cred is not None:
-            if not self._fixed_shape:
-                self.group_bits = cred.group
-                self.salt_len = len(cred.salt)
-            return user, srp.group(cred.group), cred.salt, cred.verifier, True
+        cred = self.lookup(user) if user is not None else None
+        if cred is not None and not self._fixed_shape:
+            self.group_bits = cred.group
+            self.salt_len = len(cred.salt)
         # RFC 5054 2.5.1.3: a stable fake salt and verifier for this name.  The
         # verifier never appears on the wire (B = k*v + g^b is uniformly
         # distributed whatever v is), so a keyed hash reduced mod N serves as
-        # well as a real g^x and costs no exponentiation more or less.
+        # well as a real g^x.  It is computed for real users too, so both
+        # paths do the same work before the (identical) exponentiations.
         grp = srp.group(self.group_bits)
-        secret = self.device_secret
-        salt = tls_crypto.hmac_sha256(secret, b"srp-iot simulated salt\x00", user_bytes)
-        salt = salt[:self.salt_len] if self.salt_len <= 32 else tls_crypto.prf(
-            secret, b"simulated salt", user_bytes, self.salt_len)
-        v = int.from_bytes(tls_crypto.prf(secret, b"simulated verifier", user_bytes,
-                                          grp.nbytes + 8), "big") % grp.N
-        if v < 2:
-            v = 2
+        salt, v = self._simulated(grp, user_bytes)
+        if cred is not None:
+            return user, srp.group(cred.group), cred.salt, cred.verifier, True
         return (user if user is not None else repr(user_bytes)), grp, salt, v, False
+
+    def _simulated(self, grp, user_bytes):
+        secret = self.device_secret
+        salt = tls_crypto.prf(secret, b"srp-iot simulated salt", user_bytes, self.salt_len)
+        v = int.from_bytes(tls_crypto.prf(secret, b"srp-iot simulated verifier", user_bytes,
+                                          grp.nbytes + 8), "big") % grp.N
+        return salt, (v if v > 1 else 2)
+
+    def forget_sessions(self):
+        """Drop every cached session (call after the credential changes)."""
+        self.sessions = SessionCache(self.sessions.size, self.sessions.lifetime,
+                                     self.sessions.clock)
 
 
 # -- the engine -----------------------------------------------------------------
@@ -314,6 +322,12 @@ TRANSITIONS = {
 
 
 class ServerEngine:
+    """One server-side TLS connection (see the module docstring for the API).
+
+    Attributes for the caller: state, closed, session (HandshakeComplete or
+    None), error (why it failed, for logs), stats (online work in ms).
+    """
+
     def __init__(self, cfg):
         self.cfg = cfg
         self.state = WAIT_CLIENT_HELLO
@@ -495,6 +509,15 @@ class ServerEngine:
         self._transcript(whole)
         self._server_random = os.urandom(32)
         self._rec.strict_version = True
+        if hello.record_size_limit is not None:
+            # RFC 8449: protected records shrink both ways.  Ours keeps honest
+            # clients (tlslite-ng, GnuTLS, Firefox) from needing the full
+            # 18 KB receive buffer.
+            self._record_limit = RECORD_SIZE_LIMIT
+            self._rec.recv_limit = RECORD_SIZE_LIMIT
+            self._rec.send_fragment = min(rec.MAX_SEND_FRAGMENT, hello.record_size_limit)
+        else:
+            self._record_limit = None
         cached = self._resumable(hello)
         if cached is not None:
             return self._resume(hello, cached)
@@ -510,6 +533,11 @@ class ServerEngine:
         if (s.user.encode() != hello.srp_user or s.suite not in hello.suites
                 or not hello.ems or s.etm != hello.etm):
             return None
+        # A password change since then must not leave old sessions usable.
+        cred = self.cfg.lookup(s.user)
+        if cred is None or (cred.salt, cred.verifier) != s.credential_id:
+            self.cfg.sessions.discard(s.session_id)
+            return None
         return s
 
     def _full_handshake(self, hello, suite, t0):
@@ -519,13 +547,14 @@ class ServerEngine:
         B = (grp.k * v + gb) % grp.N
         self._srp = (grp, v, b, B)
         self._user, self._real_user, self._group = user, real, grp
+        self._credential_id = (salt, v)
         self._suite, self._etm, self._ems = suite, hello.etm, hello.ems
         self._session_id = os.urandom(32)
         self.stats["prepared"] = prepared
         self.stats["hello_ms"] = _elapsed_ms(t0)
         self._send_handshake(
             hs.server_hello(self._server_random, self._session_id, suite, self._etm,
-                            self._ems, hello.secure_renegotiation)
+                            self._ems, hello.secure_renegotiation, self._record_limit)
             + hs.server_key_exchange(grp.n_bytes, grp.g_bytes, salt, srp.i2b(B))
             + hs.server_hello_done())
         return WAIT_KEY_EXCHANGE
@@ -537,7 +566,8 @@ class ServerEngine:
         self._master = s.master_secret
         self._resumed = True
         self._send_handshake(hs.server_hello(self._server_random, s.session_id, s.suite,
-                                             s.etm, s.ems, hello.secure_renegotiation))
+                                             s.etm, s.ems, hello.secure_renegotiation,
+                                             self._record_limit))
         self._derive_keys()
         msg = self._send_ccs_and_finished(self._hash_first.digest())
         self._hash_second.update(msg)   # the client's Finished covers ours
@@ -600,7 +630,7 @@ class ServerEngine:
         if self._ems:
             self.cfg.sessions.put(Session(
                 self._session_id, self._master, self._suite, self._user, self._group.bits,
-                self._etm, self._ems, self.cfg.sessions.clock()))
+                self._etm, self._ems, self.cfg.sessions.clock(), self._credential_id))
         return self._complete()
 
     def _on_resumed_client_finished(self, body, whole):

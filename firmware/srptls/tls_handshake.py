@@ -10,7 +10,7 @@ Messages (RFC 5246 7.4, RFC 5054 2.5):
   out: ServerHello, ServerKeyExchange (srp_N, srp_g, srp_s, srp_B, no
        signature for the TLS_SRP_SHA_* suites), ServerHelloDone, Finished
 """
-from srptls.tls_alert import DECODE_ERROR, RemoteProtocolError
+from srptls.tls_alert import DECODE_ERROR, ILLEGAL_PARAMETER, RemoteProtocolError
 
 # Handshake message types (RFC 5246 7.4).
 HELLO_REQUEST = 0
@@ -25,6 +25,7 @@ FINISHED = 20
 EXT_SRP = 12                    # RFC 5054 2.8.1
 EXT_ENCRYPT_THEN_MAC = 22       # RFC 7366
 EXT_EXTENDED_MASTER_SECRET = 23  # RFC 7627
+EXT_RECORD_SIZE_LIMIT = 28      # RFC 8449
 EXT_RENEGOTIATION_INFO = 0xFF01  # RFC 5746
 SCSV_RENEGOTIATION = 0x00FF     # TLS_EMPTY_RENEGOTIATION_INFO_SCSV
 
@@ -113,6 +114,15 @@ class ClientHello:
         for empty in (EXT_ENCRYPT_THEN_MAC, EXT_EXTENDED_MASTER_SECRET):
             if self.extensions.get(empty):
                 _decode_error("extension %d must be empty" % empty)
+        # RFC 8449: uint16 >= 64; in TLS 1.2 a plaintext size (2^14 at most matters).
+        self.record_size_limit = None
+        if EXT_RECORD_SIZE_LIMIT in self.extensions:
+            data = self.extensions[EXT_RECORD_SIZE_LIMIT]
+            if len(data) != 2:
+                _decode_error("record_size_limit of %d bytes" % len(data))
+            self.record_size_limit = data[0] << 8 | data[1]
+            if self.record_size_limit < 64:
+                raise RemoteProtocolError(ILLEGAL_PARAMETER, "record_size_limit below 64")
         # renegotiated_connection<0..255>; None when absent.
         self.renegotiation_info = None
         if EXT_RENEGOTIATION_INFO in self.extensions:
@@ -157,8 +167,11 @@ def _vec(len_bytes, data):
     return len(data).to_bytes(len_bytes, "big") + data
 
 
-def server_hello(random, session_id, suite, etm, ems, secure_renegotiation):
+def server_hello(random, session_id, suite, etm, ems, secure_renegotiation,
+                 record_size_limit=None):
     ext = b""
+    if record_size_limit:
+        ext += b"\x00\x1c\x00\x02" + record_size_limit.to_bytes(2, "big")
     if secure_renegotiation:
         # Initial handshake: empty renegotiated_connection (RFC 5746 3.6).
         ext += b"\xff\x01\x00\x01\x00"

@@ -90,6 +90,8 @@ class RecordLayer:
         self.write_state = None     # CipherState once we sent CCS
         self.version = TLS12        # written on our records
         self.strict_version = False  # after ServerHello: peer records must be 1.2
+        self.recv_limit = MAX_PLAINTEXT      # RFC 8449: what we told the peer
+        self.send_fragment = MAX_SEND_FRAGMENT  # lowered by the peer's record_size_limit
         self.records_in = 0
 
     # -- input ---------------------------------------------------------------
@@ -160,7 +162,7 @@ class RecordLayer:
         payload = self._mv[HEADER:HEADER + length]
         if self.read_state is not None:
             payload = self._unprotect(self.read_state, bytes(self._mv[0:3]), payload)
-            if len(payload) > MAX_PLAINTEXT:
+            if len(payload) > self.recv_limit:
                 raise RemoteProtocolError(RECORD_OVERFLOW, "plaintext too long")
         return ctype, payload
 
@@ -212,10 +214,11 @@ class RecordLayer:
     # -- output --------------------------------------------------------------
 
     def write(self, ctype, data):
-        """Queue `data` as records of `ctype`, cut into MAX_SEND_FRAGMENT pieces."""
+        """Queue `data` as records of `ctype`, cut into send_fragment pieces."""
         mv = memoryview(data)
-        for off in range(0, len(data), MAX_SEND_FRAGMENT):
-            self._write_record(ctype, mv[off:off + MAX_SEND_FRAGMENT])
+        step = self.send_fragment
+        for off in range(0, len(data), step):
+            self._write_record(ctype, mv[off:off + step])
 
     def _write_record(self, ctype, frag):
         out = self._out

@@ -14,9 +14,10 @@ import time
 
 class Session:
     __slots__ = ("session_id", "master_secret", "suite", "user", "group_bits",
-                 "etm", "ems", "created")
+                 "etm", "ems", "created", "credential_id")
 
-    def __init__(self, session_id, master_secret, suite, user, group_bits, etm, ems, created):
+    def __init__(self, session_id, master_secret, suite, user, group_bits, etm, ems, created,
+                 credential_id=None):
         self.session_id = session_id
         self.master_secret = master_secret
         self.suite = suite
@@ -25,6 +26,7 @@ class Session:
         self.etm = etm
         self.ems = ems
         self.created = created
+        self.credential_id = credential_id   # (salt, verifier) it was made with
 
 
 class SessionCache:

@@ -7,9 +7,10 @@ the same machine, so every bench script starts its peers from here:
     gnutls-serv cannot bind to 127.0.0.1 alone, so it runs inside a network
     namespace of its own that has only a loopback interface (`Netns`); the
     clients that talk to it run in the same namespace.
-  * `tlslite_serv()` -- a tlslite-ng SRP server in its own CPython process
-    (this file run as a script: `python peers.py tlslite-server ...`).
-  * client command lines for curl, openssl s_client and gnutls-cli.
+  * client command lines for curl, openssl s_client and gnutls-cli, and a
+    tlslite-ng client call (`tlslite_get`).
+The tlslite-ng SRP *server* peer is tests/bench/tlslite_srp_server.py
+(shared with tests/bench/handshake).
 
 Passwords are made by the caller at run time (`secrets`) and reach the
 servers through files in a private temporary directory or the environment,
@@ -69,7 +70,7 @@ class Netns:
     """
 
     def __init__(self, name=None):
-        self.name = name or f"srpbench{os.getpid()}"
+        self.name = name or f"srpperf{os.getpid()}"
         self.prefix = ["ip", "netns", "exec", self.name]
 
     def __enter__(self):
@@ -124,24 +125,6 @@ def gnutls_serv(netns, user, password, bits, port=5556, httpdata=None):
             _stop(proc)
 
 
-@contextlib.contextmanager
-def tlslite_serv(user, password, bits, port=None, body_size=0, prefix=()):
-    """Run a tlslite-ng SRP HTTP server in its own CPython process; yield its port."""
-    port = port or free_port()
-    env = dict(os.environ, SRP_PASSWORD=password)
-    proc = subprocess.Popen([*prefix, sys.executable, __file__, "tlslite-server",
-                             str(port), user, str(bits), str(body_size)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
-    try:
-        line = proc.stdout.readline()
-        if not line.startswith("listening"):
-            raise RuntimeError("tlslite-ng server did not start")
-        yield port
-    finally:
-        _stop(proc)
-
-
 def curl_cmd(port, user, password, path="/", extra=()):
     # -k: SRP suites carry no certificate to verify.
     return ["curl", "-sSk", "--tlsauthtype", "SRP", "--tlsuser", user,
@@ -183,49 +166,3 @@ def tlslite_get(port, user, password, timeout=30.0, request=HTTP_GET):
         with contextlib.suppress(Exception):
             conn.close()
         return b"".join(chunks)
-
-
-def _tlslite_server(port, user, bits, body_size):
-    """Serve HTTP over TLS-SRP with tlslite-ng until killed (one thread per client)."""
-    import threading
-    from tlslite.api import TLSConnection, VerifierDB, HandshakeSettings
-    db = VerifierDB()
-    db.create()
-    # tlslite-ng looks users up by the raw bytes of the SRP extension.
-    db[user.encode()] = VerifierDB.makeVerifier(user, os.environ["SRP_PASSWORD"], bits)
-    settings = HandshakeSettings()
-    settings.maxVersion = (3, 3)
-    body = b"x" * body_size if body_size else b"hello from tlslite-ng\n"
-    head = b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
-
-    def handle(sock):
-        with sock:
-            try:
-                conn = TLSConnection(sock)
-                conn.handshakeServer(verifierDB=db, settings=settings)
-                buf = b""
-                while b"\r\n\r\n" not in buf:
-                    data = conn.read()
-                    if not data:
-                        return
-                    buf += bytes(data)
-                conn.write(head + body)
-                conn.close()
-            except Exception:
-                pass
-
-    lsock = socket.socket()
-    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lsock.bind(("127.0.0.1", port))
-    lsock.listen(16)
-    print("listening port=%d" % port, flush=True)
-    while True:
-        sock, _ = lsock.accept()
-        threading.Thread(target=handle, args=(sock,), daemon=True).start()
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 6 and sys.argv[1] == "tlslite-server":
-        _tlslite_server(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
-    else:
-        sys.exit("usage: peers.py tlslite-server PORT USER BITS BODY_SIZE")

@@ -53,6 +53,10 @@ srpmm_limb_t srpmm_ninv(srpmm_limb_t n0);
 void srpmm_mul(srpmm_limb_t *d, const srpmm_limb_t *a, const srpmm_limb_t *b,
     const srpmm_limb_t *n, srpmm_limb_t ninv, size_t len, srpmm_limb_t *t);
 
+/* d = a * a / R mod n; a < n; d may alias a; t is scratch of 2*len + 1 limbs. */
+void srpmm_sqr(srpmm_limb_t *d, const srpmm_limb_t *a, const srpmm_limb_t *n,
+    srpmm_limb_t ninv, size_t len, srpmm_limb_t *t);
+
 /* Window width used for an exponent of elen limbs. */
 unsigned srpmm_window(size_t elen);
 
