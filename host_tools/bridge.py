@@ -21,6 +21,7 @@ tlslite-ng, ecdsa) so it runs in Python apps on Android and iOS.
 import ipaddress
 import secrets
 import signal
+import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -384,8 +385,6 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header("Content-Length", str(resp.length))
             elif chunked:
                 self.send_header("Transfer-Encoding", "chunked")
-            elif self.command == "HEAD" or resp.status in (204, 304):
-                pass
             self.end_headers()
             if not has_body:
                 return
@@ -412,7 +411,7 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address, role, verbose):
         if ":" in address[0]:
-            self.address_family = __import__("socket").AF_INET6
+            self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
         self.role = role
         self.verbose = verbose

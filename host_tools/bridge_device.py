@@ -205,6 +205,10 @@ class DeviceLink:
     def unlocked(self):
         return bool(self.secret)
 
+    @property
+    def idle_connections(self):
+        return len(self._idle)
+
     # -- handshakes -------------------------------------------------------
     def _settings(self):
         settings = HandshakeSettings()

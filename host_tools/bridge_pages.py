@@ -101,7 +101,7 @@ def session_page(state, message=None):
             ("password", "held in memory (from %s)" % state.source if state.unlocked
              else "none: logged out"),
             ("launch code", state.launch_code),
-            ("device connections open (idle)", len(state.link._idle)),
+            ("device connections open (idle)", state.link.idle_connections),
             ("TLS handshakes so far", state.link.handshakes)]
     if info is not None:
         rows += [("protocol", info.version), ("cipher suite", info.cipher_suite),

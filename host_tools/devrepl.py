@@ -49,7 +49,17 @@ def run_script(port, code, tool="auto"):
     if not usable:
         raise MissingError("neither mpremote nor ampy is installed",
                            hint="pip install mpremote adafruit-ampy (tools/bootstrap does)")
-    t = usable[0]
+    for n, t in enumerate(usable):
+        try:
+            return _run_with(t, port, code)
+        except DeviceError:
+            # The fallback exists for boards/ports mpremote cannot handle; the last
+            # tool's error is the one reported.
+            if n == len(usable) - 1:
+                raise
+
+
+def _run_with(t, port, code):
     if t == "mpremote":
         out = _run([_tool("mpremote"), "connect", port, "exec", code], "mpremote exec", port)
     else:

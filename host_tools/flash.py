@@ -20,9 +20,9 @@ from pathlib import Path
 import click
 
 from host_tools import boards, esp, image, label
-from host_tools.errors import DeviceError, InputError, ToolError, progress
+from host_tools.errors import InputError, ToolError, progress
 from host_tools.provision import (DEFAULT_GROUP, DEFAULT_USER, device_dir, device_id_from_mac,
-                                  label_info, normalize_mac, out_option, provision,
+                                  normalize_mac, out_option, provision,
                                   random_mac, station_option)
 from host_tools.station import Station
 

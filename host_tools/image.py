@@ -13,11 +13,11 @@ disk version 2.0, which is what MicroPython 1.25's littlefs reads (DESIGN §7).
 Compiled modules are cached by (source hash, arch), so a batch compiles once.
 """
 import hashlib
-import io
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -68,14 +68,19 @@ def compile_py(source, name, arch):
     if cached.exists():
         return cached.read_bytes()
     cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp_src = cached.with_suffix(".py.tmp")
+    # Unique temporary names: several stations (or test runs) may share the cache.
+    fd, tmp = tempfile.mkstemp(dir=str(cached.parent), suffix=".py")
+    os.close(fd)
+    tmp_src = Path(tmp)
     tmp_src.write_bytes(source)
-    tmp_out = cached.with_suffix(".tmp")
+    tmp_out = tmp_src.with_suffix(".mpy.tmp")
     try:
         r = subprocess.run(_mpy_cross() + ["-march=" + arch, "-s", name, "-o", str(tmp_out), str(tmp_src)],
                            capture_output=True, text=True)
         if r.returncode != 0:
-            raise InputError("mpy-cross failed on %s: %s" % (name, r.stderr.strip()))
+            # Name the firmware file, not our temporary copy of it.
+            msg = r.stderr.strip().replace(str(tmp_src), name)
+            raise InputError("mpy-cross failed on %s: %s" % (name, msg))
         data = tmp_out.read_bytes()
         os.replace(tmp_out, cached)
         return data
@@ -97,9 +102,29 @@ def microdot_wheel():
                        capture_output=True, text=True)
     wheels = sorted(d.glob("microdot-%s-*.whl" % MICRODOT_VERSION))
     if r.returncode != 0 or not wheels:
-        raise MissingError("could not download microdot %s: %s" % (MICRODOT_VERSION, r.stderr.strip()[-300:]),
-                           hint="check the package index is reachable, or put the wheel in %s" % d)
+        progress("pip download failed: %s" % (r.stderr.strip().splitlines() or ["?"])[-1])
+        return None
     return wheels[0]
+
+
+def microdot_sources():
+    """{module: source bytes} of microdot MICRODOT_VERSION: from the cached/downloaded
+    wheel, else from an installed copy of exactly that version (offline stations)."""
+    wheel = microdot_wheel()
+    if wheel is not None:
+        with zipfile.ZipFile(wheel) as z:
+            return {m: z.read("microdot/%s.py" % m) for m in MICRODOT_MODULES}
+    try:
+        from importlib import metadata
+        if metadata.version("microdot") == MICRODOT_VERSION:
+            import microdot
+            root = Path(microdot.__file__).parent
+            return {m: (root / ("%s.py" % m)).read_bytes() for m in MICRODOT_MODULES}
+    except Exception:  # noqa: BLE001 - any failure here means "not installed"
+        pass
+    raise MissingError("microdot %s is neither downloadable nor installed" % MICRODOT_VERSION,
+                       hint="check the package index is reachable, or put the wheel in %s"
+                            % (CACHE / "pypi"))
 
 
 def app_files(arch):
@@ -118,10 +143,8 @@ def app_files(arch):
         for p in sorted(root.rglob("*.py")):
             rel = p.relative_to(FIRMWARE).with_suffix(".mpy").as_posix()
             files["/" + rel] = compile_py(p.read_bytes(), rel[:-4] + ".py", arch)
-    with zipfile.ZipFile(microdot_wheel()) as z:
-        for mod in MICRODOT_MODULES:
-            src = z.read("microdot/%s.py" % mod)
-            files["/lib/microdot/%s.mpy" % mod] = compile_py(src, "microdot/%s.py" % mod, arch)
+    for mod, src in microdot_sources().items():
+        files["/lib/microdot/%s.mpy" % mod] = compile_py(src, "microdot/%s.py" % mod, arch)
     return files
 
 

@@ -10,7 +10,6 @@ printed.
 import os
 import sys
 import time
-from pathlib import Path
 
 import click
 

@@ -9,7 +9,7 @@ credential fingerprint is checked before and after.
 import click
 
 from host_tools import boards, devrepl, image
-from host_tools.errors import InputError, VerifyError, progress
+from host_tools.errors import VerifyError, progress
 from host_tools.verify import read_identity
 
 # Never touched by update (device filesystem contract).

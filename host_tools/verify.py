@@ -10,7 +10,7 @@ import time
 import click
 
 from host_tools import devrepl
-from host_tools.errors import InputError, StationError, VerifyError, progress
+from host_tools.errors import StationError, VerifyError, progress
 from host_tools.provision import station_option
 from host_tools.station import Station
 

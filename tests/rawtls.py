@@ -8,6 +8,7 @@ messages a real client and our server exchanged (ServerHello extensions,
 message order, alerts) without trusting either side's report.
 """
 import os
+import select
 import socket
 import struct
 import threading
@@ -215,7 +216,6 @@ class RecordingProxy:
         flow = [b"", b""]
         self.flows.append(flow)
         socks = [client, server]
-        import select
         open_ = {client: True, server: True}
         deadline = time.monotonic() + 120
         while any(open_.values()) and time.monotonic() < deadline and not self._stop:

@@ -264,6 +264,9 @@ def test_qr_payload_from_stdin_supplies_everything():
         assert s.device_port and dev.handshakes == 1
         _, _, body = s.shell("GET", "/")
         assert b"esp32-0c0d0e" in body and b"TLS-SRP" in body
+        bridge.stop()
+        assert bridge.stdout_rest == b""       # stdout carried exactly the one url line
+        assert "password wiped" in bridge.stderr()
     finally:
         bridge.stop()
         dev.close()
@@ -292,48 +295,100 @@ def test_bind_address_and_password_options():
     assert r.returncode == 3 and "no password" in r.stderr
 
 
-def _read_until(fd, text, timeout=60, proc=None):
-    import select as sel
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while text.encode() not in buf:
-        left = deadline - time.monotonic()
-        if left <= 0 and proc is not None:
-            os.system("(cat /proc/%d/wchan; echo; ls -l /proc/%d/fd; cat /proc/%d/stack; ps -ef | grep -c host_tools) > /tmp/psdbg 2>&1" % (proc.pid, proc.pid, proc.pid))
-        assert left > 0, "timeout waiting for %r in %r" % (text, buf)
-        if sel.select([fd], [], [], min(left, 0.5))[0]:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                chunk = b""
-            assert chunk, "bridge exited; output so far: %r" % buf
-            buf += chunk
-    return buf.decode("utf-8", "replace")
+class TerminalReader:
+    """What a terminal shows, consumed up to each expected text."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.buf = b""
+        self.seen = b""                              # everything the terminal showed
+
+    def until(self, text, timeout=60):
+        import select as sel
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.buf:
+            left = deadline - time.monotonic()
+            assert left > 0, "timeout waiting for %r in %r" % (text, self.buf)
+            if sel.select([self.fd], [], [], min(left, 0.5))[0]:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                assert chunk, "bridge exited; output so far: %r" % self.buf
+                self.buf += chunk
+                self.seen += chunk
+        head, _, self.buf = self.buf.partition(text.encode())
+        return (head + text.encode()).decode("utf-8", "replace")
 
 
 def test_prompt_checks_the_symbol_before_any_attempt():
     """In a terminal the bridge asks; a typo is caught before the device sees anything."""
+    import fcntl
     import pty
+    import termios
     pw = generate()
     dev = FakeDevice("admin", pw)
     env = {k: v for k, v in os.environ.items() if k not in ("SRP_PASSWORD", "SRP_QR_PAYLOAD")}
     fd, slave = pty.openpty()                        # the bridge's terminal
+
+    def own_terminal():                              # as a login shell would: setsid + ctty
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
     proc = subprocess.Popen([sys.executable, "-m", "host_tools", "bridge", "--device",
                              dev.address, "--user", "admin"], cwd=str(REPO), env=env,
-                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+                            stdin=slave, stdout=slave, stderr=slave, preexec_fn=own_terminal)
     os.close(slave)
+    term = TerminalReader(fd)
     try:
-        _read_until(fd, "Password for admin", 20, proc)
+        term.until("Password for admin")
         typo = pw[:-1] + ("0" if pw[-1] != "0" else "1")
         os.write(fd, typo.encode() + b"\n")
-        out = _read_until(fd, "try again")
+        out = term.until("try again")
         assert "check symbol" in out and dev.connections == 0
-        _read_until(fd, "Password for admin")
+        term.until("Password for admin")
         os.write(fd, pw.lower().replace("-", " ").encode() + b"\n")
-        out = _read_until(fd, "bridge url=http://127.0.0.1:")
-        assert dev.handshakes == 1 and pw not in out and pw.lower() not in out
+        out = term.until("bridge url=http://127.0.0.1:")
+        assert dev.handshakes == 1
+        # getpass switched the echo off: what was typed never shows on the terminal
+        typed = pw.lower().replace("-", " ")
+        seen = term.seen.decode("utf-8", "replace")
+        assert typo not in seen and typed not in seen and "GetPassWarning" not in seen
     finally:
         proc.terminate()
         proc.wait(30)
         os.close(fd)
         dev.close()
+
+
+def test_sim_device_backoff_is_respected(tmp_path):
+    """The real firmware's back-off: after a failed login it drops 127.0.0.1 at once."""
+    import simdevice
+    pw = generate()
+    root = simdevice.make_root(tmp_path / "root", pw,
+                               limits={"backoff_free": 0, "backoff_base": 30})
+    dev = simdevice.Device(root)
+    dev.start()
+    bridge = BridgeProc(["--device", "127.0.0.1:%d" % dev.port, "--user", "admin"],
+                        password=generate()).start()
+    try:
+        assert "rejected this password" in bridge.stderr()
+        dev.wait_for("failed login from 127.0.0.1", where="log")
+        s = Session(bridge)
+        time.sleep(2.2)
+        # the right password now, but the device is backing off: it is told so
+        status, _, body = s.shell("POST", "/__bridge/login",
+                                  body=urlencode({"password": pw}).encode())
+        assert status == 401 and b"backing off" in body
+        dev.wait_for("login back-off", where="log")
+        refusals = dev.log().count("login back-off")
+        # and the bridge does not try again before its own, longer wait
+        status, _, body = s.shell("POST", "/__bridge/login",
+                                  body=urlencode({"password": pw}).encode())
+        assert b"Too many failed attempts" in body
+        time.sleep(0.5)
+        assert dev.log().count("login back-off") == refusals == 1
+        assert dev.log().count("failed login") == 1
+    finally:
+        bridge.stop()
+        dev.stop()

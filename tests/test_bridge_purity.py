@@ -14,11 +14,9 @@ import os
 import re
 import subprocess
 import sys
-import sysconfig
 from importlib import metadata
 from pathlib import Path
 
-import pytest
 from packaging.markers import Marker
 
 from browser.bridgeproc import REPO

@@ -189,7 +189,7 @@ def test_pages_escape_device_values():
         unlocked = True
         info = None
         user = "<b>admin</b>"
-        _idle = []
+        idle_connections = 0
         handshakes = 0
 
     class State:

@@ -25,7 +25,11 @@ sys.path.insert(0, str(HERE / "fuzz"))
 import harness  # noqa: E402
 from srptls import tls_engine  # noqa: E402
 
-ENGINE_FLIGHTS = sorted(p for p in harness.CORPUS.glob("*.bin") if not p.name.startswith("sim-"))
+# Client flights replayable into the deterministic engine (sim-* were
+# recorded in front of the real sim server; post-* are post-handshake seeds).
+ENGINE_FLIGHTS = sorted(p for p in harness.CORPUS.glob("*.bin")
+                        if not p.name.startswith(("sim-", "post-")))
+POST_SEEDS = sorted(harness.CORPUS.glob("post-*.bin"))
 ALL_INPUTS = sorted(harness.corpus_files())
 BAD_RECORD_MAC = 20
 ATHERIS_SECONDS = int(os.environ.get("SRP_IOT_FUZZ_SECONDS", "20"))
@@ -118,6 +122,25 @@ def mutated_flight(draw):
 def test_mutated_flights_keep_engine_promises(case):
     data, chunks = case
     harness.run(data, chunks, reply=b"x" * 100)
+
+
+@settings(max_examples=int(os.environ.get("SRP_IOT_FUZZ_EXAMPLES", "300")) // 3, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from([20, 21, 22, 23, 23, 23, 24, 99, harness.RAW]),
+                          st.one_of(st.binary(max_size=64),
+                                    st.sampled_from([b"\x01\x00", b"\x02\x28", b"\x01",
+                                                     b"\x01\x00\x00\x04abcd", b"x" * 17000]))),
+                min_size=1, max_size=6))
+def test_records_after_handshake_keep_engine_promises(items):
+    """Encrypted records of any type and content after a real handshake."""
+    res = harness.post_handshake(harness.encode_post(items)[1:])
+    assert res.completed
+
+
+def test_post_handshake_seeds_reach_the_open_state():
+    assert len(POST_SEEDS) >= 5
+    for p in POST_SEEDS:
+        assert harness.post_handshake(p.read_bytes()[1:]).completed, p.name
 
 
 # -- atheris: a short coverage-guided run ----------------------------------------

@@ -9,7 +9,7 @@ from PIL import Image
 
 import simdevice
 from factory import ReplBoard, srp_iot
-from host_tools import boards, image, label
+from host_tools import image, label
 from srptls import credential
 
 

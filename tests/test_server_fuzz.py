@@ -9,7 +9,8 @@ no_renegotiation warning), and it closes the connection within a bound --
 at once, or once we stop sending (EOF).  After every example the server
 process is alive; at the end a good client still completes a request.
 The example count is bounded (SRP_FUZZ_EXAMPLES, default 60) and the run
-derandomized, so CI time and results are stable.
+derandomized, so CI time and results are stable; SRP_FUZZ_BUILD=32 runs the
+server on the 32-bit build.
 """
 import os
 import socket
@@ -32,7 +33,8 @@ _state = {}
 
 @pytest.fixture(scope="module")
 def fuzz_server():
-    srv = serverproc.SimServer(group=2048, backend=None, handshake_timeout=5).start()
+    srv = serverproc.SimServer(group=2048, backend=None, handshake_timeout=5,
+                               build=os.environ.get("SRP_FUZZ_BUILD", "64")).start()
     _state["srv"] = srv
     _state["flights"] = record_flights(srv)
     yield srv

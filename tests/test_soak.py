@@ -15,7 +15,8 @@ says why).  Afterwards:
     itself: Debian's OpenSSL 3.0 client segfaults in its own SRP callback;
     that is reported, never counted as a success);
   * every hostile connection was refused or closed by the device;
-  * the device still answers on both ports;
+  * the device still answers on both ports, and its output holds no
+    traceback and no MemoryError;
   * free heap after gc.collect() (from /api/status, which collects first)
     is back within HEAP_BOUND bytes of where it was after warm-up;
   * no file on the device changed except /log.txt.
@@ -150,6 +151,7 @@ def test_soak_hostile_mix(tmp_path):
     print("soak good_client_retries=%d slot_refusals_of_good_address=%d" % (retries, slot_refusals))
     assert retries <= slot_refusals, [o for o in outcomes if o.failures]
     assert "refused 127.0.0.1: login back-off" not in device_log
+    assert "Traceback" not in device_log and "MemoryError" not in device_log, device_log[-3000:]
     assert rc == 0 and status == 200, ("plain-HTTP port stopped answering", rc, status)
     assert heap_end >= heap_start - HEAP_BOUND, (heap_start, heap_end)
     assert after_files == before_files, {

@@ -8,13 +8,12 @@ import subprocess
 import sys
 
 import simdevice
-from bench import peers
 
 REPO = simdevice.REPO
 
 
 def test_device_bench_prints_handshake_and_heap(tmp_path):
-    password = peers.new_password()
+    password = simdevice.new_password()
     root = simdevice.make_root(tmp_path / "root", password, compiled=True, build="32")
     with simdevice.Device(root, build="32", heapsize="224k", source_path=False,
                           extra=["--quiet"]) as dev:

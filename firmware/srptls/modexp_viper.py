@@ -10,50 +10,59 @@ on that to skip this backend.
     ctx.pow(base, exp)          # == pow(base, exp, n), for any base >= 0
 
 Number representation (why it looks like this):
-  * Limbs of w = 12 bits (11 for moduli above ~2050 bits, 10 above ~11000)
-    in 32-bit words.  Viper has no 32x32->64 multiply, so a product of two
-    limbs must fit in 32 bits; with w <= 12 a whole column of up to n
-    products also fits, so the Montgomery product is computed column by
-    column (product scanning) with NO carry handling inside the inner loop:
-    just load, load, multiply, add.  That inner loop is what viper compiles
-    well (its locals live in at most 2-3 registers; every extra variable or
-    store in a loop costs spills).
-  * R = 2**(w*n) > 4N, so Montgomery products of inputs < 2N stay < 2N
+  * Limbs of 14 bits in 32-bit words.  Viper has no 32x32->64 multiply, so
+    a product of two limbs must fit in 32 bits, and sums of them must too.
+    The Montgomery product is computed column by column (product scanning):
+    the inner loop is just load, load, multiply, add, unrolled 16 times,
+    after which the high part of the accumulator moves to a second word.
+    No store and no carry handling per product: viper keeps only the first
+    2-3 locals in registers, so every extra variable or store in the inner
+    loop costs spills.  (15-bit limbs need a carry fold every 4 products;
+    12-bit ones need more products; both measured slower.)
+  * R = 2**(14*n) > 4N, so Montgomery products of inputs < 2N stay < 2N
     without the data-dependent final subtraction (Walter's bound); only the
     very last conversion out of Montgomery form subtracts, with a mask.
-  * Squarings use the symmetry a_i*a_j == a_j*a_i: half the products.
+  * Squarings sum the products x_i*x_j (i < j) once and double them, so a
+    squaring costs 3/4 of a multiplication.
 
 Side channels (BearSSL's i31_modpow2 is the model): the exponent is
 processed in fixed windows of `win` bits; every window does `win` squarings
 and one multiplication (also by the table entry for 0); the table entry is
-read by scanning every entry through a mask, so memory access and control
+read by scanning every entry through a mask, so memory accesses and control
 flow depend only on the modulus size and on the exponent's length rounded
 up to 32 bits, never on exponent bits.  Bits are extracted inside viper, so
 no secret value becomes a Python object.  The base is reduced with Python's
 `%` (variable time; the base is public in SRP).
 
-Memory: the window table holds 2**win entries of n words (2048-bit modulus,
-win=4: 16 * 171 * 4 bytes = 11 KB), allocated once per context.
+Memory: a workspace of 4 numbers plus padding, and a window table of 2**win
+entries of n words (2048-bit modulus: n = 147; win = 4 for exponents up to
+512 bits: 16 * 147 * 4 bytes = 9.4 KB), allocated once per context.
+
+Measurements and what was tried: README, "Viper Montgomery backend".
 """
 import micropython
+from micropython import const
 
 # Layout of the per-context workspace: one array of 32-bit words, a header
 # followed by the numbers.  Kernels get the workspace's address and find
 # every buffer at a fixed word offset from it (addresses do not fit in 32-bit
 # words on 64-bit builds; offsets do).
-_N_LIMBS = 0    # n
-_W = 1          # limb width in bits
-_MASK = 2       # 2**w - 1
-_N0 = 3         # -N**-1 mod 2**w
-_X = 4          # offset: accumulator (n words), product written in place
-_Y = 5          # offset: second operand (n words)
-_M = 6          # offset: Montgomery quotient digits m_i (n words)
-_NL = 7         # offset: modulus limbs (n words)
-_EBITS = 8      # exponent length in bits (multiple of 32)
-_WIN = 9        # window width in bits
-_HDR_WORDS = 10
-_LIMB_BITS = 14  # the kernels hard-code it (shifts by 14, masks 0x3FFF)
-_PAD = 16        # zero words around each number (>= unroll - 1)
+_N_LIMBS = const(0)    # n
+_W = const(1)          # limb width in bits
+_MASK = const(2)       # 2**w - 1
+_N0 = const(3)         # -N**-1 mod 2**w
+_X = const(4)          # offset: accumulator (n words), product written in place
+_Y = const(5)          # offset: second operand (n words)
+_M = const(6)          # offset: Montgomery quotient digits m_i (n words)
+_NL = const(7)         # offset: modulus limbs (n words)
+_EBITS = const(8)      # exponent length in bits (multiple of 32)
+_WIN = const(9)        # window width in bits
+_HDR_WORDS = const(10)
+_LIMB_BITS = const(14)  # the kernels hard-code it (shifts by 14, masks 0x3FFF)
+_PAD = const(8)         # zero words around each number (>= 7, see _mont_mul)
+# _LONG_LOOPS: loops with long bodies are written `while True: if ...: break`
+# because the xtensa emitter's conditional branch reaches only 2 KB back
+# ("ERROR: xtensa bccz out of range"); an unconditional jump reaches further.
 
 
 @micropython.viper
@@ -107,21 +116,25 @@ def _pack(dst: ptr8, src: ptr32, nbytes: int, nlimbs: int, w: int):
 def _mont_mul(pa: uint, acc: int):
     """X = X * Y / R mod N (result < 2N), written over X.
 
-    pa: address of the workspace (pb is unused).  Product scanning: column
-    k sums x_i*y_(k-i) + m_i*N_(k-i).  The first three locals (pa, pb, acc)
-    are the inner loop's variables, because viper keeps only the first
-    locals in registers.  Each inner iteration adds 16 products of 14-bit
-    limbs to acc (< 2**14 on entry): at most 16*(2**14-1)**2 + 2**14 - 1
-    < 2**32; then it moves acc's high part to hi, so acc never overflows.
+    pa: address of the workspace; acc: unused.  Product scanning: column k
+    sums x_i*y_(k-i) + m_i*N_(k-i).  pa, acc and pb are the inner loop's
+    variables and the first three locals, because viper keeps only the
+    first locals in registers (2 in .mpy files, 3 when compiled on the
+    device).  Each inner iteration adds 16 products of 14-bit limbs to acc
+    (< 2**19 on entry): at most 16*(2**14-1)**2 + 2**19-17 < 2**32 as an
+    unsigned word; then it moves acc's high part to hi.  Column sums are
+    rounded up to whole blocks of 8 terms (one 8-term block, then 16-term
+    ones); the surplus terms multiply by the zero padding around the
+    numbers.
     """
     pb = uint(0)
     ctl = ptr32(pa)
-    n = ctl[0]
-    n0 = ctl[3]
-    xa = pa + uint(ctl[4] << 2)
-    ya = pa + uint(ctl[5] << 2)
-    ma = pa + uint(ctl[6] << 2)
-    na = pa + uint(ctl[7] << 2)
+    n = ctl[_N_LIMBS]
+    n0 = ctl[_N0]
+    xa = pa + uint(ctl[_X] << 2)
+    ya = pa + uint(ctl[_Y] << 2)
+    ma = pa + uint(ctl[_M] << 2)
+    na = pa + uint(ctl[_NL] << 2)
     x = ptr32(xa)
     m = ptr32(ma)
     n_0 = ptr32(na)[0]
@@ -129,18 +142,31 @@ def _mont_mul(pa: uint, acc: int):
     xend = xa + uint(n << 2)
     mend = ma + uint(n << 2)
     carry = 0
-    # columns 0..n-1: i runs over 0..k; rounded down to whole blocks of 8,
-    # the extra low terms read the zero padding below X and M
+    # columns 0..n-1: i runs over 0..k (x*y) and 0..k-1 (m*N); the surplus
+    # low terms read the zero padding below X and M
     k = 0
-    while True:  # (a long loop body: xtensa's conditional branches reach only 2 KB)
+    while True:  # long body: see _LONG_LOOPS
         if k >= n:
             break
-        acc = carry & 0x3FFF
-        hi = int(uint(carry) >> 14)
-        nb = ((k + 16) >> 4) << 6  # bytes in whole blocks
+        acc = 0
+        hi = 0
+        nb = ((k + 8) >> 3) << 5  # bytes in whole 8-term blocks
         pe = xa + uint((k + 1) << 2)
         pa = pe - uint(nb)
         pb = ya + uint(nb - 64)
+        if nb & 32:  # an odd number of 8-term blocks: one here
+            acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+            acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+            acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+            acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+            acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+            acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+            acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+            acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+            hi = int(uint(acc) >> 14) + hi
+            acc = acc & 0x3FFF
+            pa += 32
+            pb -= 32
         while pa < pe:
             acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
             acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
@@ -162,10 +188,23 @@ def _mont_mul(pa: uint, acc: int):
             acc = acc & 0x3FFF
             pa += 64
             pb -= 64
-        nb = ((k + 15) >> 4) << 6  # m_i * N_(k-i), i < k (m_k is not known yet)
+        nb = ((k + 7) >> 3) << 5  # m_i * N_(k-i), i < k (m_k is not known yet)
         pe = ma + uint(k << 2)
         pa = pe - uint(nb)
         pb = na + uint(nb - 60)
+        if nb & 32:  # an odd number of 8-term blocks: one here
+            acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+            acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+            acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+            acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+            acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+            acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+            acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+            acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+            hi = int(uint(acc) >> 14) + hi
+            acc = acc & 0x3FFF
+            pa += 32
+            pb -= 32
         while pa < pe:
             acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
             acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
@@ -188,6 +227,7 @@ def _mont_mul(pa: uint, acc: int):
             pa += 64
             pb -= 64
         # m_k makes the column divisible by 2**14
+        acc = acc + carry
         mk = ((acc & 0x3FFF) * n0) & 0x3FFF
         m[k] = mk
         acc = mk * n_0 + acc
@@ -195,16 +235,29 @@ def _mont_mul(pa: uint, acc: int):
         k += 1
     # columns n..2n-2: i runs over k-n+1..n-1; the extra low terms meet the
     # zero padding above Y and N (X's low digits are already output there)
-    while True:  # (a long loop body: xtensa's conditional branches reach only 2 KB)
+    while True:  # long body: see _LONG_LOOPS
         if k >= n2 - 1:
             break
-        acc = carry & 0x3FFF
-        hi = int(uint(carry) >> 14)
-        nb = ((n2 + 14 - k) >> 4) << 6
+        acc = 0
+        hi = 0
+        nb = ((n2 + 6 - k) >> 3) << 5
         off = uint(((k - n) << 2) + nb - 60)
         pe = xend
         pa = pe - uint(nb)
         pb = ya + off
+        if nb & 32:  # an odd number of 8-term blocks: one here
+            acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+            acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+            acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+            acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+            acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+            acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+            acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+            acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+            hi = int(uint(acc) >> 14) + hi
+            acc = acc & 0x3FFF
+            pa += 32
+            pb -= 32
         while pa < pe:
             acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
             acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
@@ -229,6 +282,19 @@ def _mont_mul(pa: uint, acc: int):
         pe = mend
         pa = pe - uint(nb)
         pb = na + off
+        if nb & 32:  # an odd number of 8-term blocks: one here
+            acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+            acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+            acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+            acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+            acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+            acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+            acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+            acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+            hi = int(uint(acc) >> 14) + hi
+            acc = acc & 0x3FFF
+            pa += 32
+            pb -= 32
         while pa < pe:
             acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
             acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
@@ -250,6 +316,7 @@ def _mont_mul(pa: uint, acc: int):
             acc = acc & 0x3FFF
             pa += 64
             pb -= 64
+        acc = acc + carry
         x[k - n] = acc & 0x3FFF  # x_(k-n) is not read by later columns
         carry = int(uint(acc) >> 14) + hi
         k += 1
@@ -258,40 +325,53 @@ def _mont_mul(pa: uint, acc: int):
 
 @micropython.viper
 def _mont_sqr(pa: uint, acc: int):
-    """X = X * X / R mod N (result < 2N), written over X; done pb times.
+    """X = X * X / R mod N (result < 2N), written over X; done `acc` times.
 
     As _mont_mul, but the x_i*x_j products with i < j are summed once and
     doubled: a squaring costs 3/4 of a multiplication.
     """
+    pb = uint(0)  # third local: a register too (before `times`)
     times = acc
-    pb = uint(0)
     ctl = ptr32(pa)
-    n = ctl[0]
-    n0 = ctl[3]
-    xa = pa + uint(ctl[4] << 2)
-    ma = pa + uint(ctl[6] << 2)
-    na = pa + uint(ctl[7] << 2)
+    n = ctl[_N_LIMBS]
+    n0 = ctl[_N0]
+    xa = pa + uint(ctl[_X] << 2)
+    ma = pa + uint(ctl[_M] << 2)
+    na = pa + uint(ctl[_NL] << 2)
     x = ptr32(xa)
     m = ptr32(ma)
     n_0 = ptr32(na)[0]
     n2 = 2 * n
     mend = ma + uint(n << 2)
-    while True:  # (a long loop body: xtensa's conditional branches reach only 2 KB)
+    while True:  # long body: see _LONG_LOOPS
         if times <= 0:
             break
         times -= 1
         carry = 0
         k = 0
-        while True:  # (a long loop body: xtensa's conditional branches reach only 2 KB)
+        while True:  # long body: see _LONG_LOOPS
             if k >= n:
                 break
             acc = 0
             hi = 0
             h = (k + 1) >> 1  # i runs over 0..h-1 (i < k - i)
-            nb = ((h + 15) >> 4) << 6
+            nb = ((h + 7) >> 3) << 5
             pe = xa + uint(h << 2)
             pa = pe - uint(nb)
             pb = xa + uint(((k - h) << 2) + nb - 60)
+            if nb & 32:  # an odd number of 8-term blocks: one here
+                acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+                acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+                acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+                acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+                acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+                acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+                acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+                acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+                hi = int(uint(acc) >> 14) + hi
+                acc = acc & 0x3FFF
+                pa += 32
+                pb -= 32
             while pa < pe:
                 acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
                 acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
@@ -313,17 +393,25 @@ def _mont_sqr(pa: uint, acc: int):
                 acc = acc & 0x3FFF
                 pa += 64
                 pb -= 64
-            acc = acc + acc + (carry & 0x3FFF)
-            hi = hi + hi + int(uint(carry) >> 14)
-            if (k & 1) == 0:
-                d = x[k >> 1]
-                acc = d * d + acc
-            hi = int(uint(acc) >> 14) + hi
-            acc = acc & 0x3FFF
-            nb = ((k + 15) >> 4) << 6
+            acc = acc + acc  # the half sum counts twice
+            hi = hi + hi
+            nb = ((k + 7) >> 3) << 5
             pe = ma + uint(k << 2)
             pa = pe - uint(nb)
             pb = na + uint(nb - 60)
+            if nb & 32:  # an odd number of 8-term blocks: one here
+                acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+                acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+                acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+                acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+                acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+                acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+                acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+                acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+                hi = int(uint(acc) >> 14) + hi
+                acc = acc & 0x3FFF
+                pa += 32
+                pb -= 32
             while pa < pe:
                 acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
                 acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
@@ -345,21 +433,38 @@ def _mont_sqr(pa: uint, acc: int):
                 acc = acc & 0x3FFF
                 pa += 64
                 pb -= 64
+            acc = acc + carry  # carry < 2**25, d*d < 2**28: no overflow
+            if (k & 1) == 0:
+                d = x[k >> 1]
+                acc = d * d + acc
             mk = ((acc & 0x3FFF) * n0) & 0x3FFF
             m[k] = mk
             acc = mk * n_0 + acc
             carry = int(uint(acc) >> 14) + hi
             k += 1
-        while True:  # (a long loop body: xtensa's conditional branches reach only 2 KB)
+        while True:  # long body: see _LONG_LOOPS
             if k >= n2 - 1:
                 break
             acc = 0
             hi = 0
             h = (k + 1) >> 1  # i runs over k-n+1..h-1
-            nb = ((h + n + 14 - k) >> 4) << 6
+            nb = ((h + n + 6 - k) >> 3) << 5
             pe = xa + uint(h << 2)
             pa = pe - uint(nb)
             pb = xa + uint(((k - h) << 2) + nb - 60)
+            if nb & 32:  # an odd number of 8-term blocks: one here
+                acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+                acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+                acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+                acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+                acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+                acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+                acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+                acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+                hi = int(uint(acc) >> 14) + hi
+                acc = acc & 0x3FFF
+                pa += 32
+                pb -= 32
             while pa < pe:
                 acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
                 acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
@@ -381,17 +486,25 @@ def _mont_sqr(pa: uint, acc: int):
                 acc = acc & 0x3FFF
                 pa += 64
                 pb -= 64
-            acc = acc + acc + (carry & 0x3FFF)
-            hi = hi + hi + int(uint(carry) >> 14)
-            if (k & 1) == 0:
-                d = x[k >> 1]
-                acc = d * d + acc
-            hi = int(uint(acc) >> 14) + hi
-            acc = acc & 0x3FFF
-            nb = ((n2 + 14 - k) >> 4) << 6
+            acc = acc + acc  # the half sum counts twice
+            hi = hi + hi
+            nb = ((n2 + 6 - k) >> 3) << 5
             pe = mend
             pa = pe - uint(nb)
             pb = na + uint(((k - n) << 2) + nb - 60)
+            if nb & 32:  # an odd number of 8-term blocks: one here
+                acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
+                acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
+                acc = ptr32(pa)[2] * ptr32(pb)[13] + acc
+                acc = ptr32(pa)[3] * ptr32(pb)[12] + acc
+                acc = ptr32(pa)[4] * ptr32(pb)[11] + acc
+                acc = ptr32(pa)[5] * ptr32(pb)[10] + acc
+                acc = ptr32(pa)[6] * ptr32(pb)[9] + acc
+                acc = ptr32(pa)[7] * ptr32(pb)[8] + acc
+                hi = int(uint(acc) >> 14) + hi
+                acc = acc & 0x3FFF
+                pa += 32
+                pb -= 32
             while pa < pe:
                 acc = ptr32(pa)[0] * ptr32(pb)[15] + acc
                 acc = ptr32(pa)[1] * ptr32(pb)[14] + acc
@@ -413,6 +526,10 @@ def _mont_sqr(pa: uint, acc: int):
                 acc = acc & 0x3FFF
                 pa += 64
                 pb -= 64
+            acc = acc + carry  # carry < 2**25, d*d < 2**28: no overflow
+            if (k & 1) == 0:
+                d = x[k >> 1]
+                acc = d * d + acc
             x[k - n] = acc & 0x3FFF
             carry = int(uint(acc) >> 14) + hi
             k += 1
@@ -425,33 +542,35 @@ def _select(ctl: ptr32, tab: ptr32, e: ptr8, pos: int):
     (counted from the most significant end).  Every table entry is read;
     the wanted one is kept through a mask, so the memory access pattern and
     the time do not depend on v."""
-    n = ctl[0]
-    ebits = ctl[8]
-    win = ctl[9]
+    q = uint(0)  # the copy loop's pointers first: they get the registers
+    p = uint(tab)
+    n = ctl[_N_LIMBS]
+    ebits = ctl[_EBITS]
+    win = ctl[_WIN]
     v = 0
     b = 0
     while b < win:
-        p = pos + b
+        bp = pos + b
         bit = 0
-        if p >= 0 and p < ebits:  # bits above the top are zero (public)
-            bit = (e[p >> 3] >> (7 - (p & 7))) & 1
+        if bp >= 0 and bp < ebits:  # bits above the top are zero (public)
+            bit = (e[bp >> 3] >> (7 - (bp & 7))) & 1
         v = (v << 1) | bit
         b += 1
-    y = ptr32(uint(ctl) + uint(ctl[5] << 2))
-    cnt = 1 << win
-    j = 0
-    while j < n:
-        y[j] = 0
-        j += 1
+    ya = uint(ctl) + uint(ctl[_Y] << 2)
+    ye = ya + uint(n << 2)
+    q = ya
+    while q < ye:
+        ptr32(q)[0] = 0
+        q += 4
     t = 0
-    base = 0
+    cnt = 1 << win
     while t < cnt:
         keep = ((t ^ v) - 1) >> 31  # all ones when t == v, else 0
-        j = 0
-        while j < n:
-            y[j] = y[j] | (tab[base + j] & keep)
-            j += 1
-        base += n
+        q = ya
+        while q < ye:
+            ptr32(q)[0] = ptr32(q)[0] | (ptr32(p)[0] & keep)
+            q += 4
+            p += 4
         t += 1
 
 
@@ -541,6 +660,10 @@ class ViperContext:
         return self.tab
 
     def pow(self, base, exp):
+        """base**exp mod n for any int base and exp >= 0 (exp 0 gives 1).
+
+        Time depends on n's size and exp's length rounded up to 32 bits.
+        """
         if exp < 0:
             raise ValueError("negative exponent")
         if base < 0 or base >= self.n:
@@ -564,7 +687,12 @@ class ViperContext:
         tab[nb:2 * nb] = x
         y[:] = x
         for i in range(2, 1 << win):
-            mul(wsa, 0)
+            if i & 1:
+                x[:] = tab[(i - 1) * nb:i * nb]
+                mul(wsa, 0)  # Y is table[1]
+            else:
+                x[:] = tab[(i >> 1) * nb:((i >> 1) + 1) * nb]
+                sqr(wsa, 1)  # cheaper than a multiplication
             tab[i * nb:(i + 1) * nb] = x
         # fixed windows from the most significant end; the top window is
         # padded with zero bits above the exponent's (rounded) length

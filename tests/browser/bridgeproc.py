@@ -32,6 +32,7 @@ class BridgeProc:
         self.proc = None
         self.url = None
         self.stdout_lines = []
+        self.stdout_rest = b""
         self._err = tempfile.TemporaryFile()
 
     def start(self, timeout=60):
@@ -87,7 +88,8 @@ class BridgeProc:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
-        if self.proc:
+        if self.proc and not self.proc.stdout.closed:
+            self.stdout_rest = self.proc.stdout.read()    # must stay empty: one line only
             self.proc.stdout.close()
 
     def __enter__(self):

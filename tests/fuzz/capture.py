@@ -138,6 +138,30 @@ def clients(port, password):
     return cases
 
 
+def post_handshake_seeds(out):
+    """Seeds for the harness's post-handshake mode (records the client sends
+    after a completed handshake, encrypted by the harness), built from RFC
+    5246 record types; the renegotiation one carries curl's real hello."""
+    hello = (out / "curl-ok.bin").read_bytes()[1:]
+    hello_msg = hello[5:5 + int.from_bytes(hello[3:5], "big")]
+    seeds = {
+        "get-close": [(23, REQUEST), (21, b"\x01\x00")],
+        "renegotiate": [(23, b"GET"), (22, hello_msg)],
+        "ccs-when-open": [(20, b"\x01")],
+        "warning-alert": [(21, b"\x01\x64"), (23, REQUEST)],
+        "fatal-alert": [(21, b"\x02\x28")],
+        "unknown-type": [(99, b"abc"), (23, REQUEST)],
+        "empty-appdata": [(23, b""), (23, b""), (23, REQUEST)],
+        "big-appdata": [(23, b"a" * 16384)],
+        "handshake-fragment": [(22, b"\x01\x00"), (23, REQUEST)],
+        "raw-after": [(23, REQUEST), (harness.RAW, b"\x17\x03\x03\x00\x20" + bytes(32))],
+    }
+    for name, items in seeds.items():
+        (out / ("post-%s.bin" % name)).write_bytes(harness.encode_post(items))
+        harness.one_input(harness.encode_post(items))  # must keep the promises
+    print("capture: %d post-handshake seeds" % len(seeds))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sim", action="store_true", help="record in front of boards/sim/serve")
@@ -200,6 +224,8 @@ def main():
             print("capture: %s exit=%d bytes=%d replay=%s" % (
                 name, proc.returncode, len(flights[0]),
                 ",".join(res.names()) if res else "-"))
+        if not args.sim:
+            post_handshake_seeds(out)
     finally:
         stop.set()
         lsock.close()

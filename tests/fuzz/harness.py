@@ -6,6 +6,10 @@ One call, `run(stream, chunks)`, plays a client's byte stream into a fresh
   * it never raises on peer input, whatever the bytes;
   * it sends at most one alert, and after a fatal alert it is closed;
   * everything it writes is a well-formed TLS record;
+  * no input reaches its last-resort handler: the engine turns any
+    unexpected exception into an internal_error alert (so a device never
+    dies), which would hide a parser bug from a fuzzer -- here such an
+    alert (eng.error "internal: ...") is itself the bug;
   * it never loops: a bounded number of events per received chunk.
 
 A violated promise raises `EngineBug`; the fuzzers turn that into a crash.
@@ -63,7 +67,9 @@ _real_urandom = os.urandom
 os.urandom = rng  # before srptls is imported, so `from os import urandom` sees it too
 
 sys.path.insert(0, str(REPO / "firmware"))
-from srptls import credential, tls_engine  # noqa: E402
+sys.path.insert(0, str(REPO / "tests" / "mp"))
+from srptls import credential, srp, tls_engine  # noqa: E402
+from tls_testclient import ScriptedClient  # noqa: E402
 
 
 class EngineBug(AssertionError):
@@ -80,17 +86,36 @@ def load_credential(path=CREDENTIAL):
 _CRED = None
 
 
+# For the post-handshake mode the harness is its own client (the scripted
+# client of tests/mp), so it needs a password: one drawn for this process
+# only, for a second user of the same group.
+POST_USER = "fuzz-post"
+_POST_PASSWORD = _real_urandom(12).hex().encode()
+_POST_CRED = None
+
+
+def _post_credential(group):
+    global _POST_CRED
+    if _POST_CRED is None:
+        salt = _real_urandom(16)
+        v = srp.make_verifier(srp.group(group), POST_USER.encode(), _POST_PASSWORD, salt)
+        _POST_CRED = credential.Credential(POST_USER, group, salt, v)
+    return _POST_CRED
+
+
 def new_engine(require_etm=True):
     """A fresh config + engine with the randomness stream rewound."""
     global _CRED
     if _CRED is None:
         _CRED = load_credential()
     cred, device_secret = _CRED
+    post = _post_credential(cred.group)
     rng.reset()
+    creds = {cred.user: cred, post.user: post}
     # simulate_like: unknown users get the real user's group and salt length,
     # as on the servers (boards/sim/serve, the device).
-    cfg = tls_engine.ServerConfig(lambda user: cred if user == cred.user else None,
-                                  device_secret, require_etm=require_etm, simulate_like=cred)
+    cfg = tls_engine.ServerConfig(creds.get, device_secret, require_etm=require_etm,
+                                  simulate_like=cred)
     for _ in range(16):  # idle-time work, as the server does before a client arrives
         if not cfg.prepare():
             break
@@ -169,6 +194,8 @@ def run(stream, chunks=None, eof=True, reply=b"", require_etm=True):
         raise EngineBug("more than one alert sent: %r" % res.names())
     if res.alerts_sent and not eng.closed:
         raise EngineBug("engine still open after a fatal alert")
+    if str(getattr(eng, "error", "") or "").startswith("internal"):
+        raise EngineBug("unexpected exception inside the engine: %s" % eng.error)
     return res
 
 
@@ -186,11 +213,15 @@ def split(stream, chunks):
     return out
 
 
+POST_MODE = 0xF0
+
+
 def decode_input(data):
     """Map a fuzzer input to (stream, chunks): byte 0 picks how to split.
 
     0-127: whole; 128-191: one byte at a time (short streams only);
-    192-255: byte 1 is a chunk size, so records straddle feeds.
+    192-239: byte 1 is a chunk size, so records straddle feeds.
+    (240-255 is the post-handshake mode, see post_handshake().)
     """
     if not data:
         return b"", None
@@ -205,6 +236,66 @@ def decode_input(data):
     return rest[1:], [size] * (len(rest) // size + 1)
 
 
+RAW = 0xFF
+
+
+def post_items(blob):
+    """Split [ctype:1][len:2][payload] items (the post-handshake input format)."""
+    i, out = 0, []
+    while i + 3 <= len(blob):
+        n = int.from_bytes(blob[i + 1:i + 3], "big")
+        out.append((blob[i], bytes(blob[i + 1 + 2:i + 3 + n])))
+        i += 3 + n
+    return out
+
+
+def encode_post(items):
+    return bytes([POST_MODE]) + b"".join(
+        bytes([t]) + len(p).to_bytes(2, "big") + p for t, p in items)
+
+
+def post_handshake(blob):
+    """Complete a real handshake in memory, then send the fuzzer's records.
+
+    Each item is encrypted and MACed by the client with the session's keys
+    (item type RAW: appended as is), so the fuzzer reaches what follows a
+    handshake -- application data, alerts, a renegotiating ClientHello,
+    stray ChangeCipherSpec, unknown record types -- past the MAC check.
+    """
+    eng = new_engine()
+    client = ScriptedClient(POST_USER.encode(), _POST_PASSWORD)
+    res = Result()
+    eng.receive_data(client.hello())
+    _pump(eng, res)
+    client.receive(eng.data_to_send())
+    eng.receive_data(client.key_exchange())
+    _pump(eng, res)
+    client.receive(eng.data_to_send())
+    if not res.completed:
+        raise EngineBug("in-memory handshake failed: %r %s" % (res.names(), eng.error))
+    for ctype, payload in post_items(blob):
+        if eng.closed:
+            break
+        data = payload if ctype == RAW else client.send(ctype, payload)
+        if not data:
+            continue   # nothing to send (b"" would mean EOF to the engine)
+        eng.receive_data(data)
+        _pump(eng, res)
+        out = eng.data_to_send()
+        check_records(out)
+        res.out += out
+    if not eng.closed:
+        eng.receive_data(b"")
+        _pump(eng, res)
+    res.out += eng.data_to_send()
+    check_records(bytes(res.out))
+    if len(res.alerts_sent) > 1:
+        raise EngineBug("more than one alert sent: %r" % res.names())
+    if str(getattr(eng, "error", "") or "").startswith("internal"):
+        raise EngineBug("unexpected exception inside the engine: %s" % eng.error)
+    return res
+
+
 def corpus_files(*dirs):
     for d in dirs or (CORPUS, REGRESSIONS):
         for p in sorted(Path(d).glob("*.bin")):
@@ -213,5 +304,8 @@ def corpus_files(*dirs):
 
 def one_input(data):
     """The fuzz target: decode, run, let EngineBug or any exception escape."""
+    if data and data[0] >= POST_MODE:
+        post_handshake(data[1:])
+        return
     stream, chunks = decode_input(data)
     run(stream, chunks, reply=b"x" * 100)
