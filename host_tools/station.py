@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import os
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 
@@ -74,16 +75,25 @@ class Station:
 
     def _load_key(self):
         keyfile = self.path.with_name(self.path.name + ".key")
-        try:
-            fd = os.open(str(keyfile), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            key = keyfile.read_bytes()
-            if len(key) != 32:
-                raise StationError("station key %s is damaged (expected 32 bytes)" % keyfile)
-            return key
-        key = os.urandom(32)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
+        if not keyfile.exists():
+            # Write a complete key under a temporary name, then link it into place:
+            # link() fails if another process or thread won the race, and nobody
+            # ever reads a half-written key.
+            fd, tmp = tempfile.mkstemp(dir=str(keyfile.parent), prefix=".key-")
+            try:
+                with os.fdopen(fd, "wb") as f:       # mkstemp files are mode 0600
+                    f.write(os.urandom(32))
+                    f.flush()
+                    os.fsync(f.fileno())
+                try:
+                    os.link(tmp, str(keyfile))
+                except FileExistsError:
+                    pass
+            finally:
+                os.unlink(tmp)
+        key = keyfile.read_bytes()
+        if len(key) != 32:
+            raise StationError("station key %s is damaged (expected 32 bytes)" % keyfile)
         return key
 
     def close(self):

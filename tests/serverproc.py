@@ -11,6 +11,7 @@ Each server gets a free port on 127.0.0.1; `start()` waits for its
 stays silent.  `stop()` always kills the process, so no test leaves one
 behind.
 """
+import atexit
 import os
 import secrets
 import select
@@ -23,6 +24,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SERVE = REPO / "boards" / "sim" / "serve"
+
+# Every server still running when the interpreter exits (a test forgot to
+# stop it, or pytest was interrupted) is killed then.
+_running = set()
+
+
+@atexit.register
+def _kill_leftovers():
+    for srv in list(_running):
+        srv.stop()
 
 
 def free_port():
@@ -60,6 +71,7 @@ class ServerProcess:
             self.proc = subprocess.Popen(
                 self.command(port), stdout=subprocess.PIPE, stderr=self._stderr,
                 stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+            _running.add(self)
             line = self._wait_line()
             if line == "listening port=%d" % port:
                 self.port = port
@@ -98,7 +110,21 @@ class ServerProcess:
     def log_lines(self, prefix="conn "):
         return [l for l in self.stderr_text().splitlines() if l.startswith(prefix)]
 
+    def wait_log(self, text, count=1, timeout=10.0):
+        """Log lines containing `text`, once there are `count` (or the timeout passed).
+
+        The server logs a connection after the client may already have
+        moved on, so tests wait for the line instead of racing it.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [l for l in self.log_lines() if text in l]
+            if len(lines) >= count or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
     def stop(self):
+        _running.discard(self)
         if self.proc is not None:
             if self.proc.poll() is None:
                 try:

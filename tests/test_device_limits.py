@@ -99,7 +99,7 @@ def test_failed_logins_slow_that_address_only(tmp_path):
         failed = log.count("failed login from 127.0.0.1")
         refused = log.count("refused 127.0.0.1: login back-off")
         # the first wrong guesses are real handshakes, then the address is refused
-        assert 4 <= failed < 20 and failed + refused == 20, (failed, refused)
+        assert 4 <= failed <= 5 and failed + refused == 20, (failed, refused)
         # the right password from the same address is refused too, for now
         assert not works(dev, pw, interface="127.0.0.1")
         # another address still logs in (the global back-off is at most 2 s)

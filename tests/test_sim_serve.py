@@ -3,6 +3,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 
 from tlslite import HandshakeSettings, TLSConnection
 
@@ -84,3 +85,30 @@ def test_unknown_backend_is_a_clear_error():
     proc = run_serve("--port", str(serverproc.free_port()), "--user", "a", "--group", "2048",
                      "--backend", "gpu", env_password="x")
     assert proc.returncode == 2 and "gpu" in proc.stderr
+
+
+def test_idle_time_prepares_each_handshake():
+    """With pauses between clients, every full handshake finds b, g^b prepared.
+
+    The pool holds two; the third client proves that idle time refills it.
+    """
+    with serverproc.SimServer(group=2048, backend="c") as srv:
+        for _ in range(3):
+            time.sleep(1.0)
+            sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+            conn = TLSConnection(sock)
+            conn.handshakeClientSRP(srv.user, srv.password, settings=HandshakeSettings())
+            conn.close()
+        lines = srv.wait_log("handshake=ok", 3)
+    assert len(lines) == 3 and all("prepared=1" in l for l in lines), lines
+
+
+def test_no_precompute_means_nothing_prepared():
+    with serverproc.SimServer(group=2048, backend="c", extra_args=["--no-precompute"]) as srv:
+        time.sleep(0.5)
+        sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        conn = TLSConnection(sock)
+        conn.handshakeClientSRP(srv.user, srv.password, settings=HandshakeSettings())
+        conn.close()
+        lines = srv.wait_log("handshake=ok", 1)
+    assert len(lines) == 1 and "prepared=0" in lines[0], lines

@@ -565,6 +565,22 @@ def test_eof_mid_handshake(users):
     assert eng.next_event() == tls_engine.PeerClosed(False) and eng.closed
 
 
+def test_bug_below_the_engine_becomes_internal_error(users):
+    def broken_lookup(user):
+        raise RuntimeError("credential store broken")
+    cfg = tls_engine.ServerConfig(broken_lookup, os.urandom(32))
+    eng, evt, out = _first_flight(cfg, record(22, hs.message(1, client_hello_body())))
+    assert evt == tls_engine.AlertSent(alert.INTERNAL_ERROR) and eng.closed
+    assert out == record(21, bytes((2, alert.INTERNAL_ERROR)))
+    assert "credential store broken" in eng.error
+
+
+def test_error_reason_is_recorded(users):
+    body = client_hello_body(srp_ext=False)
+    eng, evt, out = _first_flight(make_cfg(users), record(22, hs.message(1, body)))
+    assert "SRP extension" in eng.error
+
+
 def test_send_before_handshake_is_local_error(users):
     eng = tls_engine.ServerEngine(make_cfg(users))
     with pytest.raises(alert.LocalProtocolError):

@@ -74,7 +74,8 @@ class Device:
     def __init__(self, root=ROOT, board=None):
         board = board or {}
         self.root = root
-        self.started_ms = time.ticks_ms()
+        # time.time(), not ticks_ms: ticks wrap after ~6 days on an ESP32.
+        self.started_s = time.time()
         self.info = _read_json(root + "device.json", {})
         self.log = Log(root + "log.txt", echo=board.get("echo"))
         self.limits = dict(DEFAULT_LIMITS)

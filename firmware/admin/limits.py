@@ -82,9 +82,12 @@ class BackOff:
 
     def _entry(self, addr, now):
         e = self._addr.get(addr)
-        if e is not None and time.ticks_diff(now, e[1]) > self.forget_ms:
-            del self._addr[addr]
-            e = None
+        if e is not None:
+            age = time.ticks_diff(now, e[1])
+            # A negative age means ticks wrapped (days ago): forget it too.
+            if age < 0 or age > self.forget_ms:
+                del self._addr[addr]
+                e = None
         return e
 
     def _addr_delay_ms(self, n):
@@ -107,6 +110,8 @@ class BackOff:
         now = _now()
         # Halve the recent-failure count for every quiet minute.
         quiet = time.ticks_diff(now, self._global_last) // 60000
+        if quiet < 0:
+            quiet = 20   # ticks wrapped: the last failure was days ago
         n = self._global_n >> min(quiet, 20)
         if n == 0:
             return 0
@@ -127,6 +132,8 @@ class BackOff:
         e[0] += 1
         e[1] = now
         quiet = time.ticks_diff(now, self._global_last) // 60000
+        if quiet < 0:
+            quiet = 20
         self._global_n = min((self._global_n >> min(quiet, 20)) + 1, 64)
         self._global_last = now
         return e[0]

@@ -3,6 +3,10 @@
 The status page shows the ring buffer; the file survives a reboot.  When the
 file grows past `file_cap` bytes it is renamed to `<path>.1` (replacing the
 older one), so the log never takes more than about twice `file_cap` of flash.
+Events a flood can trigger at will (refused connections) go to RAM only
+(`note`), so an attacker cannot wear out the flash through the log.
+Timestamps are seconds since boot from time.time(): ticks_ms wraps after
+about six days on an ESP32.
 
 What it must not do: record a password, a verifier, a salt or a key.
 Callers log events ("password changed", "login failed from 1.2.3.4"), never
@@ -35,19 +39,19 @@ class Log:
         self.file_cap = file_cap
         self.echo = echo          # callable(line) for a console, or None
         self._ring = []
-        self._t0 = time.ticks_ms()
+        self._t0 = time.time()
 
-    def write(self, level, msg):
+    def write(self, level, msg, persist=True):
         if _looks_secret(msg):
             msg = "(log line withheld: it looked like key material)"
-        secs = time.ticks_diff(time.ticks_ms(), self._t0) // 1000
+        secs = int(time.time() - self._t0)
         line = "%6d %s %s" % (secs, level, msg)
         self._ring.append(line)
         if len(self._ring) > self.lines:
             del self._ring[0]
         if self.echo:
             self.echo(line)
-        if self.path:
+        if self.path and persist:
             self._append(line)
 
     def info(self, msg):
@@ -55,6 +59,10 @@ class Log:
 
     def warn(self, msg):
         self.write("W", msg)
+
+    def note(self, msg):
+        """A warning kept in RAM only (see module docstring)."""
+        self.write("W", msg, persist=False)
 
     def recent(self, n=None):
         """The last n lines (all kept lines by default), oldest first."""

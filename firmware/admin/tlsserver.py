@@ -73,22 +73,25 @@ class TLSServer:
         addr = peer_address(writer)
         log = self.dev.log
         if not self.dev.store.provisioned():
-            log.warn("tls: refused %s: device has no valid credential" % addr)
+            log.note("tls: refused %s: device has no valid credential" % addr)
             await _close(writer)
             return
-        wait_ms = self.backoff.refused_for_ms(addr)
-        if wait_ms:
-            log.warn("tls: refused %s: login back-off, %d s left" % (addr, (wait_ms + 999) // 1000))
+        if self._backing_off(addr):
             await _close(writer)
             return
         if not await self.slots.take():
-            log.warn("tls: refused %s: all %d connection slots busy" % (addr, self.slots.max_active))
+            log.note("tls: refused %s: all %d connection slots busy" % (addr, self.slots.max_active))
             await _close(writer)
             return
         try:
             delay = self.backoff.global_delay_ms()
             if delay:
                 await asyncio.sleep_ms(delay)
+            # A failure of this address's previous handshake is recorded only
+            # after its alert went out; check again now that it surely is.
+            if self._backing_off(addr):
+                await _close(writer)
+                return
             # A handshake needs several KB-sized blocks (3072-bit numbers);
             # collecting first gives it the least fragmented heap we can.
             gc.collect()
@@ -96,6 +99,13 @@ class TLSServer:
         finally:
             self.slots.give()
             gc.collect()
+
+    def _backing_off(self, addr):
+        wait_ms = self.backoff.refused_for_ms(addr)
+        if wait_ms:
+            self.dev.log.note("tls: refused %s: login back-off, %d s left"
+                              % (addr, (wait_ms + 999) // 1000))
+        return wait_ms > 0
 
     async def _serve(self, reader, writer, addr):
         log = self.dev.log

@@ -41,6 +41,16 @@ SECURITY_HEADERS = {
 }
 
 
+def same_text(a, b):
+    """Constant-time comparison of two strings (the form token)."""
+    if not isinstance(a, str) or len(a) != len(b):
+        return False
+    diff = 0
+    for x, y in zip(a, b):
+        diff |= ord(x) ^ ord(y)
+    return diff == 0
+
+
 def session_info(req):
     s = req.sock[0].session
     return {"user": s.user, "cipher_suite": s.cipher_name, "srp_group": s.group_bits,
@@ -54,7 +64,7 @@ def status_dict(dev, req):
         "device_id": dev.info.get("device_id", ""),
         "firmware_version": dev.info.get("firmware_version", ""),
         "name": dev.settings.values["name"],
-        "uptime_s": time.ticks_diff(time.ticks_ms(), dev.started_ms) // 1000,
+        "uptime_s": int(time.time() - dev.started_s),
         "free_heap": gc.mem_free(),
         "credential": dev.store.source,
         "credential_id": cred.fingerprint() if cred else "",
@@ -91,7 +101,7 @@ def create_app(dev):
 
     def form_ok(req):
         f = req.form
-        return f is not None and f.get("token") == token, f
+        return f is not None and same_text(f.get("token"), token), f
 
     def json_body(req):
         ctype = (req.content_type or "").split(";")[0].strip()

@@ -79,9 +79,11 @@ _FACTORIES = {"c": _c_factory, "viper": _viper_factory, "pow": lambda: _PowConte
 def _try(name):
     try:
         return _FACTORIES[name]()
-    except (ImportError, SyntaxError, NotImplementedError):
+    except (ImportError, SyntaxError, NotImplementedError, MemoryError):
         # ImportError: module absent (no C module, no viper under CPython);
-        # SyntaxError/NotImplementedError: an emitter the port lacks.
+        # SyntaxError/NotImplementedError: an emitter the port lacks;
+        # MemoryError: no room to load it -- pow still works, and backend()
+        # shows the choice.
         return None
 
 
@@ -100,6 +102,7 @@ def automatic_order():
 
 
 def backend():
+    """Name of the active backend: "c", "viper" or "pow"."""
     return _backend
 
 

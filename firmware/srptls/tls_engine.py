@@ -342,6 +342,8 @@ class ServerEngine:
         self._warnings = 0
         self._sent_close = False
         self._session_id = b""
+        self._credential_id = None
+        self._client_finished_hash = None
         # Two running transcript hashes, because MicroPython hashes can be
         # neither copied nor updated after digest().  _hash_first is finalised
         # at the first Finished (full handshake: the client's, which is also
@@ -387,12 +389,10 @@ class ServerEngine:
                     break
                 self._on_record(record[0], record[1])
         except ProtocolError as e:
-            self.error = e.reason
-            self._fail(e.alert)
+            self._fail(e.alert, e.reason)
         except Exception as e:
             # A bug or MemoryError while handling peer input: still one alert.
-            self.error = "internal: %r" % (e,)
-            self._fail(INTERNAL_ERROR)
+            self._fail(INTERNAL_ERROR, e)
         if self._events:
             return self._events.pop(0)
         return NEED_DATA
@@ -460,7 +460,7 @@ class ServerEngine:
                 self._sent_close = True
             self.state = CLOSED
             self._events.append(PeerClosed(True))
-        elif level == WARNING and desc != 0:
+        elif level == WARNING:
             self._warnings += 1
             if self._warnings > MAX_WARNING_ALERTS:
                 raise RemoteProtocolError(UNEXPECTED_MESSAGE, "too many warning alerts")
@@ -647,7 +647,10 @@ class ServerEngine:
         return msg
 
     def _complete(self):
-        self._hello = None
+        # Drop what the open connection no longer needs (the master secret
+        # lives on only in the session cache, if the session was cached).
+        self._hello = self._master = self._credential_id = None
+        self._client_finished_hash = None
         self._hash_first = self._hash_second = None
         self._msgs.clear()
         name, _ = hs.SUITES[self._suite]
@@ -678,17 +681,26 @@ class ServerEngine:
     def _send_alert(self, level, desc):
         self._rec.write(rec.ALERT, bytes((level, desc)))
 
-    def _fail(self, desc):
-        """Send one fatal alert and stay FAILED (never raises)."""
+    def _fail(self, desc, reason=None):
+        """Send one fatal alert and stay FAILED.
+
+        Never raises, even when memory runs out: each step is guarded, and
+        the state is set first, so a half-done failure still leaves the
+        engine closed.
+        """
         if self.state == FAILED:
             return
+        self.state = FAILED
+        try:
+            self.error = reason if isinstance(reason, str) else "internal: %r" % (reason,)
+        except Exception:
+            self.error = "internal"
         try:
             self._send_alert(FATAL, desc)
+            self._discard_session()
+            self._events.append(AlertSent(desc))
         except Exception:
             pass
-        self._discard_session()
-        self.state = FAILED
-        self._events.append(AlertSent(desc))
 
     def _discard_session(self):
         if self._session_id:

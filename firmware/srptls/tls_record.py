@@ -98,7 +98,9 @@ class RecordLayer:
 
     def feed(self, data):
         if data:
-            self._backlog.append(data)
+            # Keep bytes as they are (no copy); copy anything mutable, since
+            # the caller may reuse its buffer before the record is complete.
+            self._backlog.append(data if isinstance(data, bytes) else bytes(data))
 
     def _fill(self, need):
         """Copy backlog bytes into _rx until it holds `need` bytes (or backlog ends).

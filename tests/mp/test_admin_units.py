@@ -79,6 +79,18 @@ def test_log_file_is_capped():
         assert "line number 99" in f.read()
 
 
+def test_log_note_stays_in_ram():
+    d = fresh("lognote")
+    log = Log(d + "log.txt")
+    log.info("kept on flash")
+    for i in range(50):
+        log.note("refused 10.0.0.%d" % i)
+    with open(d + "log.txt") as f:
+        text = f.read()
+    assert "kept on flash" in text and "refused" not in text
+    assert log.recent(1)[0].endswith("refused 10.0.0.49")
+
+
 def test_log_withholds_key_material():
     log = Log(None)
     v = "%x" % make_cred().verifier
