@@ -23,6 +23,7 @@ usage: ./flash.sh --board BOARD [--port PORT --firmware FILE] [options]
   --cups QUEUE       print the label on this CUPS queue
   --tcp HOST[:PORT]  send the label (ZPL) to a raw TCP printer
   --no-boot          sim: build the device but do not start it
+  --no-verify        board: skip reading id + credential back over the REPL after the reset
   --https-port P, --http-port P   sim: listen on these ports instead of device.json's
   other options      passed to `srp-iot flash` (--group, --user, --printer, --force, --baud ...)
 
@@ -51,7 +52,7 @@ srp_iot() { .venv/bin/python -m host_tools "$@"; }
 
 mode=flash
 if [ "${1:-}" = build ]; then mode=build; shift; fi
-board="" port="" firmware="" cups="" tcp="" boot=1 sim_ports=() idf="${IDF_PATH:-}" mpdir="${MICROPY_DIR:-}"
+board="" port="" firmware="" cups="" tcp="" boot=1 verify=1 sim_ports=() idf="${IDF_PATH:-}" mpdir="${MICROPY_DIR:-}"
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -62,6 +63,7 @@ while [ $# -gt 0 ]; do
     --cups) cups=${2:?--cups needs a queue}; shift ;;
     --tcp) tcp=${2:?--tcp needs HOST[:PORT]}; shift ;;
     --no-boot) boot=0 ;;
+    --no-verify) verify=0 ;;
     --https-port) sim_ports+=(--port "${2:?--https-port needs a port}"); shift ;;
     --http-port) sim_ports+=(--http-port "${2:?--http-port needs a port}"); shift ;;
     --idf) idf=${2:?--idf needs a directory}; shift ;;
@@ -153,10 +155,14 @@ if [ -n "$cups" ] || [ -n "$tcp" ]; then
   args=(); [ -n "$cups" ] && args+=(--cups "$cups"); [ -n "$tcp" ] && args+=(--tcp "$tcp")
   srp_iot label --device-id "$id" "${args[@]}" >/dev/null
 fi
+if [ "$verify" = 0 ]; then
+  echo "label: $(abs "$out")/devices/$id/label.png"
+  exit 0
+fi
 say "waiting for $id to boot, then reading its identity back"
 for try in 1 2 3; do
   if srp_iot verify --port "$port" --device-id "$id" >/dev/null; then
-    echo "label: $out/devices/$id/label.png"
+    echo "label: $(abs "$out")/devices/$id/label.png"
     exit 0
   fi
   sleep 3

@@ -9,6 +9,7 @@ with the credential they already have - their labels stay valid. Labels of
 devices provisioned in this run are also collected into one PDF sheet.
 """
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,12 +19,13 @@ from host_tools import boards, esp, image, label
 from host_tools.errors import DeviceError, InputError, ToolError, progress
 from host_tools.flash import esptool_options, flash_device, provisioning_options
 from host_tools.progress import PortLines
-from host_tools.provision import label_info, out_option, station_option
+from host_tools.label_print import print_label
+from host_tools.provision import device_dir, label_info, out_option, station_option
 from host_tools.station import Station
 
 
 def run_batch(board, ports, firmware, station_path, out, user, group, printer, force=False,
-              esptool_kw=None, lines=None, sheet=None):
+              esptool_kw=None, lines=None, sheet=None, cups=None, tcp=None):
     """Flash every port in parallel; returns the list of Outcomes (one per port)."""
     from host_tools.flash import Outcome
     app = image.app_files(board.arch)            # compile once, share between threads
@@ -47,6 +49,12 @@ def run_batch(board, ports, firmware, station_path, out, user, group, printer, f
             r = flash_device(st, board, port, firmware, out=out, user=user, group=group,
                              printer=printer, force=force, app=app, seen=LockedSet(), tool=tool,
                              report=lambda stage, frac=None, note="": lines.update(port, stage, frac, note))
+            if (cups or tcp) and not st.get(r.device_id)["label_printed_at"]:
+                # Printed once the board is flashed: a label never goes on a board
+                # whose flash has not been verified.
+                print_label(device_dir(r.device_id, out), cups, tcp)
+                st.mark(r.device_id, "label printed", label_printed_at=time.time())
+                lines.update(port, "printed", 1.0, r.device_id)
             return r
         except ToolError as e:
             lines.update(port, "FAILED", None, str(e)[:60])
@@ -73,11 +81,13 @@ def run_batch(board, ports, firmware, station_path, out, user, group, printer, f
               help="MicroPython firmware .bin for the board")
 @click.option("--sheet", type=click.Path(dir_okay=False), help="PDF sheet for the new labels "
               "(default OUT/labels-<first device>.pdf)")
+@click.option("--cups", metavar="QUEUE", help="print each label on this CUPS queue once its board is flashed")
+@click.option("--tcp", metavar="HOST[:PORT]", help="send each label (ZPL) to a raw TCP printer once flashed")
 @provisioning_options
 @esptool_options
 @station_option
 @out_option
-def batch_cmd(board, ports, firmware, sheet, user, group, printer, force, baud, before, after,
+def batch_cmd(board, ports, firmware, sheet, cups, tcp, user, group, printer, force, baud, before, after,
               station_path, out):
     """Flash several boards at once (one line per port); re-run to resume after a failure."""
     b = boards.load(board)
@@ -88,7 +98,7 @@ def batch_cmd(board, ports, firmware, sheet, user, group, printer, force, baud, 
     kw = dict(baud=baud, before=before, after=after)
     sheet = sheet or str(Path(out) / "labels-batch.pdf")
     outcomes = run_batch(b, list(ports), firmware, station_path, out, user, int(group), printer,
-                         force=force, esptool_kw=kw, sheet=sheet)
+                         force=force, esptool_kw=kw, sheet=sheet, cups=cups, tcp=tcp)
     failed = [o for o in outcomes if o.status == "failed"]
     for o in outcomes:
         click.echo("%s\t%s\t%s\t%s" % (o.port, o.status, o.device_id or "-",

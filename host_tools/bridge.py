@@ -449,10 +449,10 @@ class Bridge:
             self._threads.append(t)
 
     def stop(self):
+        self.state.logout()               # wipe first: nothing below may keep it alive
         for server in (self.shell, self.device):
             server.shutdown()
             server.server_close()
-        self.state.logout()
 
 
 def check_bind(bind, force):
@@ -515,13 +515,13 @@ def bridge_cmd(device, user, qr_image, qr_payload, port, bind, force_bind, max_c
             click.echo("bridge: open the URL and type the password from the label", err=True)
     else:
         click.echo("bridge: no password yet; the browser will ask for it", err=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
     bridge.start()
     click.echo("bridge: launch code %s (shown in the bridge's banner; a page without it "
                "was not drawn by the bridge)" % bridge.state.launch_code, err=True)
     click.echo("bridge url=%s" % bridge.url)
     sys.stdout.flush()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: stop.set())
     try:
         while not stop.wait(0.5):
             pass

@@ -266,6 +266,7 @@ def test_qr_payload_from_stdin_supplies_everything():
         assert b"esp32-0c0d0e" in body and b"TLS-SRP" in body
         bridge.stop()
         assert bridge.stdout_rest == b""       # stdout carried exactly the one url line
+        assert not bridge.killed and bridge.proc.returncode == 0, bridge.stderr()
         assert "password wiped" in bridge.stderr()
     finally:
         bridge.stop()

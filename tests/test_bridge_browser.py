@@ -109,6 +109,10 @@ def test_browser_administers_sim_device(browser, sim, shots):
         assert "TLS_SRP_SHA_WITH_AES" in device.locator("body").inner_text()
         page.screenshot(path=str(shots / "bridge-status.png"))
         banner.screenshot(path=str(shots / "bridge-banner.png"))
+        page.set_viewport_size({"width": 390, "height": 760})      # a phone
+        assert banner.bounding_box()["width"] <= 390 and banner.is_visible()
+        page.screenshot(path=str(shots / "bridge-phone.png"))
+        page.set_viewport_size({"width": 1000, "height": 700})
 
         # settings form inside the device frame
         new_name = "pump-" + secrets.token_hex(3)

@@ -243,3 +243,15 @@ def test_corrupt_current_credential_falls_back(tmp_path):
         assert works(dev, pw)
         assert "current credential unusable" in dev.log()
         assert "current credential unusable" in (root / "log.txt").read_text()
+
+
+def test_32bit_build_serves(tmp_path):
+    """The ESP32 proxy build (32-bit ints and pointers) runs the same device."""
+    pw = new_password()
+    root = make_root(tmp_path / "root", pw)
+    with Device(root, build="32") as dev:
+        rc, status, page = dev.curl("/", pw)
+        assert status == 200 and "3072 bits" in page
+        rc, status, body = dev.curl("/api/password", pw, method="POST",
+                                    json_body={"password": new_password()})
+        assert status == 200 and not works(dev, pw)

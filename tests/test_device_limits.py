@@ -46,13 +46,13 @@ def test_third_connection_refused_and_silent_clients_dropped(tmp_path):
         rc, status, _ = dev.curl("/api/status", pw, timeout=10)
         waited = time.monotonic() - t0
         assert rc != 0 and status == 0
-        assert 0.9 <= waited < 2.5, waited
+        assert 0.9 <= waited < 3.0, waited   # slot_wait is 1 s, the handshake timeout 3 s
         # the queue holds one; with it taken, the next is refused at once
         c = silent_client(dev.port)
         time.sleep(0.2)
         t0 = time.monotonic()
         rc, status, _ = dev.curl("/api/status", pw, timeout=10)
-        assert rc != 0 and time.monotonic() - t0 < 0.8
+        assert rc != 0 and time.monotonic() - t0 < 0.9   # no 1 s wait in the queue
         # silent clients are dropped once the handshake timeout expires
         t0 = time.monotonic()
         assert closed_by_peer(a) and closed_by_peer(b)

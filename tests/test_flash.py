@@ -93,3 +93,49 @@ def test_flash_errors_have_exit_codes(board, tmp_path):
                 "--firmware", fw, env=env)
     assert r.returncode == 4, r.stderr
     assert "after 2 tries" in r.stderr and "hint:" in r.stderr
+
+
+def test_transient_serial_error_is_retried(board, tmp_path):
+    """A port that appears only after the first try (a USB adapter re-enumerating)."""
+    import os
+    import threading
+    from host_tools import esp
+    link = tmp_path / "ttyUSB-late"
+    notes = []
+    timer = threading.Timer(0.5, lambda: os.symlink(board.port, link))
+    timer.start()
+    try:
+        tool = esp.Esptool("esp32", str(link), retries=4, backoff=0.4)
+        orig = tool.run
+
+        def run(args, on_line=None, **kw):
+            return orig(args, on_line=lambda t: notes.append(t), **kw)
+        tool.run = run
+        assert tool.read_mac() == "24:0a:c4:5e:00:01"
+    finally:
+        timer.cancel()
+    assert any(n.startswith("retry 1/4") for n in notes), notes
+
+
+def test_port_lines_one_line_per_port():
+    import io
+    from host_tools.progress import PortLines
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    tty = Tty()
+    lines = PortLines(["/dev/ttyUSB0", "/dev/ttyUSB1"], tty)
+    lines.update("/dev/ttyUSB0", "writing", 0.5, "esp32-000001")
+    lines.update("/dev/ttyUSB1", "writing", 0.25, "esp32-000002")
+    screen = tty.getvalue()
+    assert screen.count("\x1b[2A") == 1                   # redrawn in place
+    last = screen.rsplit("\x1b[2A", 1)[1].replace("\x1b[2K", "").split("\n")
+    assert last[0].startswith("/dev/ttyUSB0") and "[##########          ]  50% writing" in last[0] \
+        and last[0].rstrip().endswith("esp32-000001")
+    assert last[1].startswith("/dev/ttyUSB1") and "25% writing" in last[1]
+    log = io.StringIO()                                   # not a tty: quarter steps only
+    lines = PortLines(["/dev/ttyUSB0"], log)
+    for f in range(101):
+        lines.update("/dev/ttyUSB0", "writing", f / 100)
+    assert len(log.getvalue().splitlines()) == 5

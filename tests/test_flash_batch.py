@@ -11,6 +11,7 @@ import zxingcpp
 from PIL import Image
 
 from factory import PY, MockBoard, esptool_read, fake_firmware
+from test_label import FakePrinter
 from host_tools import boards, image, label
 from host_tools.station import Station
 from srptls import credential, srp
@@ -44,11 +45,11 @@ def esptool_children(parent_pid, port):
     return found
 
 
-def batch(tmp_path, ports, fw):
+def batch(tmp_path, ports, fw, printer):
     env = dict(os.environ, SRP_IOT_STATION=str(tmp_path / "station.db"),
                SRP_IOT_OUT=str(tmp_path / "out"))
     argv = [PY, "-m", "host_tools", "batch", "--board", "ESP32_GENERIC", "--firmware", str(fw),
-            "--group", "2048"]
+            "--group", "2048", "--tcp", "127.0.0.1:%d" % printer.port]
     for p in ports:
         argv += ["--port", p]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -64,7 +65,8 @@ def test_batch_kill_one_mid_flash_then_resume(mocks, tmp_path):
     fw = fake_firmware(tmp_path / "micropython.bin", 1024 * 1024)
     ports = [m.port for m in mocks]
     victim = ports[1]
-    proc = batch(tmp_path, ports, fw)
+    printer = FakePrinter()
+    proc = batch(tmp_path, ports, fw, printer)
     err_lines = []
     killed = threading.Event()
 
@@ -80,9 +82,15 @@ def test_batch_kill_one_mid_flash_then_resume(mocks, tmp_path):
 
     t = threading.Thread(target=watch, daemon=True)
     t.start()
+    # stderr belongs to the watcher alone (communicate() would race it for lines);
+    # a timer bounds the run.
+    guard = threading.Timer(240, proc.kill)
+    guard.start()
     try:
-        out, _ = proc.communicate(timeout=240)
+        out = proc.stdout.read()
+        proc.wait(30)
     finally:
+        guard.cancel()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
@@ -106,13 +114,20 @@ def test_batch_kill_one_mid_flash_then_resume(mocks, tmp_path):
     assert (tmp_path / "out" / "labels-batch.pdf").exists()
 
     # re-run the same command: finished boards are skipped, the killed one is redone
-    proc = batch(tmp_path, ports, fw)
+    printed_first = list(printer.jobs)
+    proc = batch(tmp_path, ports, fw, printer)
     out, err = proc.communicate(timeout=240)
+    printer.close()
     assert proc.returncode == 0, err
     status = {line.split("\t")[0]: line.split("\t")[1] for line in out.splitlines()}
     assert [status[p] for p in ports] == ["skipped", "flashed", "skipped"], out
 
     assert (ddir / "label.png").read_bytes() == label_png             # label not re-made
+    # labels are printed once each, and only after their board was flashed
+    zpl = {m: (tmp_path / "out" / "devices" / ("esp32-" + m.replace(":", "")[6:]) / "label.zpl").read_bytes()
+           for m in MACS}
+    assert sorted(printed_first) == sorted([zpl[MACS[0]], zpl[MACS[2]]])
+    assert printer.jobs[len(printed_first):] == [zpl[MACS[1]]]
     part = esptool_read(victim, b.fs_offset, b.fs_size, tmp_path / "victim.rb")
     cred = credential.loads(image.read_lfs(part, b)["/factory_credential.json"].decode())
     assert srp.make_verifier(srp.group(cred.group), cred.user.encode(), original_pw.encode(),

@@ -89,3 +89,25 @@ def test_flash_sh_build_says_what_is_missing(tmp_path):
     assert r.returncode == 7 and "MicroPython checkout not found" in r.stderr
     r = run(["build", "--board", "sim"], env)
     assert r.returncode == 3 and "build_micropython" in r.stderr
+
+
+def test_flash_sh_real_board_path_with_mock_and_tcp_printer(tmp_path):
+    """./flash.sh --board ESP32_GENERIC --port P --firmware F through a mock board,
+    printing the label to a fake TCP 9100 printer. (--no-verify: the mock runs no
+    MicroPython to answer the REPL; verify itself is tested on the sim REPL.)"""
+    from factory import MockBoard, fake_firmware
+    from test_label import FakePrinter
+    board = MockBoard(tmp_path, "24:0a:c4:5e:00:77")
+    printer = FakePrinter()
+    try:
+        env = {"SRP_IOT_OUT": str(tmp_path / "out"), "SRP_IOT_STATION": str(tmp_path / "st.db")}
+        fw = fake_firmware(tmp_path / "fw.bin", 256 * 1024)
+        r = run(["--board", "ESP32_GENERIC", "--port", board.port, "--firmware", str(fw),
+                 "--group", "2048", "--tcp", "127.0.0.1:%d" % printer.port, "--no-verify"], env, timeout=180)
+        assert r.returncode == 0, r.stderr
+        ddir = tmp_path / "out" / "devices" / "esp32-5e0077"
+        assert r.stdout.strip() == "label: %s" % (ddir / "label.png")
+        printer.close()
+        assert printer.jobs == [(ddir / "label.zpl").read_bytes()]
+    finally:
+        board.stop()

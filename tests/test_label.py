@@ -84,34 +84,39 @@ def test_pdf_sheet(tmp_path):
 
 
 class FakePrinter:
-    """A raw TCP 9100 printer on 127.0.0.1 that records what it receives."""
+    """A raw TCP 9100 printer on 127.0.0.1 that records each job (one per connection)."""
 
     def __init__(self):
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.sock.settimeout(20)
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.jobs = []
+        self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
     def _serve(self):
-        try:
-            conn, _ = self.sock.accept()
-        except OSError:
-            return
-        with conn:
-            conn.settimeout(20)
-            buf = b""
-            while True:
-                b = conn.recv(65536)
-                if not b:
-                    break
-                buf += b
-            self.jobs.append(buf)
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(20)
+                buf = b""
+                while True:
+                    b = conn.recv(65536)
+                    if not b:
+                        break
+                    buf += b
+                self.jobs.append(buf)
 
     def close(self):
+        self.stopping.set()
         self.thread.join(20)
         self.sock.close()
 

@@ -27,7 +27,7 @@ def assert_all_passed(out):
 
 
 @pytest.mark.parametrize("build,backend", [
-    ("64", "c"), ("64", "pow"), ("32", "c"), ("32", "pow"), ("32", "viper"),
+    ("64", "c"), ("64", "pow"), ("64", "viper"), ("32", "c"), ("32", "pow"), ("32", "viper"),
 ])
 def test_srp_under_micropython(build, backend):
     if backend == "viper" and not viper_present():
@@ -62,7 +62,7 @@ def test_group_is_a_safe_prime_with_a_generator(bits):
     grp = srp.group(bits)
     n = grp.N
     assert n.bit_length() == bits
-    assert gmpy2.is_prime(n, 40) and gmpy2.is_prime((n - 1) // 2, 40)
+    assert gmpy2.is_prime(n, 12) and gmpy2.is_prime((n - 1) // 2, 12)
     # g generates the whole group or the prime-order subgroup: g^2 != 1 and
     # g^q is +-1 -- never a small subgroup.
     q = (n - 1) // 2

@@ -233,7 +233,7 @@ def main(argv):
     except OSError:
         die("the device root has no /boot.py")
     from admin import device
-    info = device._read_json("/device.json", {})
+    info = device.read_json("/device.json", {})
     board["https_port"] = o["port"] or info.get("https_port", 8443)
     http = o["http_port"] if o["http_port"] is not None else info.get("http_port", 8080)
     board["http_port"] = http

@@ -41,7 +41,7 @@ DEFAULT_LIMITS = {
 }
 
 
-def _read_json(path, default):
+def read_json(path, default):
     try:
         with open(path) as f:
             return json.loads(f.read())
@@ -76,7 +76,7 @@ class Device:
         self.root = root
         # time.time(), not ticks_ms: ticks wrap after ~6 days on an ESP32.
         self.started_s = time.time()
-        self.info = _read_json(root + "device.json", {})
+        self.info = read_json(root + "device.json", {})
         self.log = Log(root + "log.txt", echo=board.get("echo"))
         self.limits = dict(DEFAULT_LIMITS)
         self.limits.update(self.info.get("limits") or {})
@@ -161,6 +161,8 @@ def run(board=None, root=ROOT):
     """Boot and serve; returns True when a reboot was requested (unix port)."""
     gc.collect()
     dev = Device(root, board)
+    if not dev.info:
+        dev.log.warn("boot: /device.json missing or unreadable; identity unknown")
     dev.log.info("boot: %s firmware %s" % (dev.info.get("device_id", "?"),
                                            dev.info.get("firmware_version", "?")))
     dev.store.load()

@@ -21,15 +21,15 @@ def bring_up(settings, device_id, log, join_s=20):
     except ImportError:
         return None
     wifi = settings.values["wifi"]
+    try:
+        network.hostname(device_id)   # DHCP name and mDNS: DEVICE_ID.local
+    except Exception:
+        pass  # older firmware has no network.hostname(); the IP still works
     ap = network.WLAN(network.AP_IF)
     sta = network.WLAN(network.STA_IF)
     if wifi["ssid"]:
         ap.active(False)
         sta.active(True)
-        try:
-            sta.config(dhcp_hostname=device_id)
-        except Exception:
-            pass  # older firmware names the option differently; not essential
         sta.connect(wifi["ssid"], wifi["key"] or None)
         t0 = time.ticks_ms()
         while not sta.isconnected() and time.ticks_diff(time.ticks_ms(), t0) < join_s * 1000:

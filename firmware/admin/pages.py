@@ -130,10 +130,13 @@ def factory_reset(token, error=None):
     return layout("Factory reset", body, token=token)
 
 
-def transition(info, provisioned, user="admin"):
-    """The only page the plain-HTTP port serves (user: the SRP user name,
-    printed on the label with the password; not a secret)."""
-    host = info.get("hostname") or info.get("device_id", "device")
+def transition(info, provisioned, user="admin", host=None):
+    """The only page the plain-HTTP port serves.
+
+    user: the SRP user name (printed on the label with the password; not a
+    secret); host: the name or address the visitor used, else device.json's.
+    """
+    host = host or info.get("hostname") or info.get("device_id", "device")
     port = info.get("https_port", 443)
     hostport = "%s%s" % (host, "" if port == 443 else ":%d" % port)
     url = "https://%s/" % hostport

@@ -14,13 +14,34 @@ from admin import pages
 from admin.httpio import BoundedStream
 
 
+def host_of(req):
+    """The host name the visitor used (Host header, port removed), if plausible.
+
+    Pointing the curl command at the address the visitor already reached
+    works in every network setup (AP mode's 192.168.4.1, a DHCP address, an
+    mDNS name).  Anything but a plain name or address is ignored.
+    """
+    host = (req.headers.get("Host") or "").strip()
+    if host.startswith("["):                 # [IPv6]:port
+        host = host[:host.find("]") + 1]
+    elif host.count(":") == 1:
+        host = host.split(":")[0]
+    if not host or len(host) > 253:
+        return None
+    for c in host:
+        if not (c.isalpha() or c.isdigit() or c in ".-[]:"):
+            return None
+    return host
+
+
 def create_app(dev):
     app = Microdot()
 
     @app.get("/")
     def index(req):
         cred = dev.store.credential
-        return (pages.transition(dev.info, cred is not None, cred.user if cred else "admin"), 200,
+        return (pages.transition(dev.info, cred is not None, cred.user if cred else "admin",
+                                 host_of(req)), 200,
                 {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"})
 
     @app.errorhandler(404)

@@ -7,7 +7,7 @@ import fails with ImportError (no `micropython` module); srptls.modexp relies
 on that to skip this backend.
 
     ctx = ViperContext(n)       # per-modulus constants, computed once
-    ctx.pow(base, exp)          # == pow(base, exp, n), for any base >= 0
+    ctx.pow(base, exp)          # == pow(base, exp, n): any int base, exp >= 0
 
 Number representation (why it looks like this):
   * Limbs of 14 bits in 32-bit words.  Viper has no 32x32->64 multiply, so
@@ -36,7 +36,9 @@ no secret value becomes a Python object.  The base is reduced with Python's
 
 Memory: a workspace of 4 numbers plus padding, and a window table of 2**win
 entries of n words (2048-bit modulus: n = 147; win = 4 for exponents up to
-512 bits: 16 * 147 * 4 bytes = 9.4 KB), allocated once per context.
+512 bits: 16 * 147 * 4 bytes = 9.4 KB), allocated once per context; about
+15 KB per 2048-bit context in all.  Compiling this file needs ~80 KB of
+free heap (the unrolled kernels); a device should load the .mpy.
 
 Measurements and what was tried: README, "Viper Montgomery backend".
 """
@@ -621,8 +623,6 @@ class ViperContext:
         r = 1 << (w * nl)
         self.r2 = self._limbs((r * r) % n)
         self.one = self._limbs(r % n)  # Montgomery form of 1
-        self.unit = self._limbs(1)
-        self.nl = self._limbs(n)
         # workspace: header, then X, Y, M, N with zero padding around each
         # (the unrolled inner loops run over whole blocks of 8 terms; the
         # surplus terms read padding and add zero)
@@ -639,7 +639,8 @@ class ViperContext:
         self.x = mv[4 * xo:4 * xo + nb]
         self.y = mv[4 * (xo + nl + pad):4 * (xo + nl + pad) + nb]
         no = 4 * (xo + 3 * (nl + pad))
-        mv[no:no + nb] = self.nl
+        self.nl = mv[no:no + nb]
+        self.nl[:] = self._limbs(n)
         self.tab = None
         self.win = 0
 
@@ -707,7 +708,8 @@ class ViperContext:
             select(ws, tabbuf, eb, pos)
             mul(wsa, 0)
         # out of Montgomery form: X * 1 / R (<= N), then reduce below N
-        y[:] = self.unit
+        y[:] = bytes(nb)
+        y[0] = 1
         mul(wsa, 0)
         _sub_if_ge(x, self.nl, self.nlimbs, self.w)
         out = bytearray(self.nbytes)

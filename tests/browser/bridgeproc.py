@@ -33,6 +33,7 @@ class BridgeProc:
         self.url = None
         self.stdout_lines = []
         self.stdout_rest = b""
+        self.killed = False
         self._err = tempfile.TemporaryFile()
 
     def start(self, timeout=60):
@@ -84,8 +85,9 @@ class BridgeProc:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(30)
             except subprocess.TimeoutExpired:
+                self.killed = True
                 self.proc.kill()
                 self.proc.wait(10)
         if self.proc and not self.proc.stdout.closed:

@@ -358,6 +358,7 @@ def test_pages_escape_and_transition():
     assert "https://esp32-a1b2c3/" in html and "<form" not in html
     assert "not provisioned" not in html
     assert "not provisioned" in pages.transition(info, False)
+    assert "https://192.168.4.1/" in pages.transition(info, True, "admin", "192.168.4.1")
     evil = pages.settings({"name": "<script>", "wifi_ssid": "\"x", "wifi_key_set": True}, "t")
     assert "<script>" not in evil and "&lt;script&gt;" in evil
 

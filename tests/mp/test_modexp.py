@@ -5,6 +5,8 @@ tests/test_modexp.py (checked against CPython's pow).
 
 Usage: micropython test_modexp.py
 """
+import sys
+
 import mptest
 from srptls import modexp, srp
 
@@ -102,6 +104,23 @@ def test_results_are_plain_ints():
         r = modexp.pow_mod(2, 3, N2048)
         assert r == 8 and type(r) is int
         assert {r: 1}.get(8) == 1, name  # small results hash like small ints
+
+
+def test_c_module_argument_checks():
+    import srpmodexp
+    ctx = srpmodexp.Context(N2048)
+    expect_error(TypeError, srpmodexp.Context, "7")
+    expect_error(TypeError, ctx.pow, 2.0, 3)
+    expect_error(TypeError, ctx.pow, 2, "3")
+    expect_error(ValueError, ctx.pow, 2, -3)
+    expect_error(ValueError, srpmodexp.Context, (1 << 8193) + 1)   # > 8192 bits
+    expect_error(ValueError, ctx.pow, 2, 1 << 8200)                 # exponent > 8192 bits
+    expect_error(ValueError, srpmodexp.Context, N2048, 99)         # no such engine
+    for bad in (-7, 0, 1, 2, 4, 1 << 100):
+        expect_error(ValueError, srpmodexp.Context, bad)
+    assert srpmodexp.Context((1 << 8192) - 1).pow(3, 5) == 243    # 8192 bits is fine
+    assert srpmodexp.DEFAULT == srpmodexp.MONTGOMERY
+    assert srpmodexp.LIMB_BITS == (64 if sys.maxsize > (1 << 32) else 32)
 
 
 mptest.main(globals())
