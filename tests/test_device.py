@@ -205,6 +205,11 @@ def test_port80_transition_page_only(device):
                  "srp-iot bridge --device 127.0.0.1:%d --user admin" % device.port):
         assert text in page, text
     assert "<form" not in page and "<input" not in page and "not provisioned" not in page
+    # the curl command names the address the visitor used; junk is not echoed
+    page = device.http("/", headers=["Host: esp32-a1b2c3.local:8080"])[2]
+    assert "https://esp32-a1b2c3.local:%d/" % device.port in page
+    page = device.http("/", headers=["Host: x<script>y"])[2]
+    assert "<script>" not in page and "https://127.0.0.1:%d/" % device.port in page
     cred = json.loads((device.root / "factory_credential.json").read_text())
     tok = token_of(device.curl("/", pw)[2])
     for secret in (pw, cred["salt"], cred["verifier"], "SecretBarn", "hidden-net",

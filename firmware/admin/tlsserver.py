@@ -22,18 +22,31 @@ from srptls import tls_aio
 
 from admin.httpio import BoundedStream
 
-# Alerts that mean "the client's Finished did not verify": a wrong password.
-_BAD_PASSWORD = ("alert sent 20", "alert sent 51", "bad_record_mac", "decrypt_error")
+# Alerts that mean "the client's Finished did not verify": a wrong password
+# (RFC 5246 bad_record_mac 20, decrypt_error 51).
+_BAD_PASSWORD_ALERTS = (20, 51)
+_BAD_PASSWORD_NAMES = ("bad_record_mac", "decrypt_error")
 
 
 def is_bad_password(exc):
+    """True if a failed tls_aio.accept means a wrong password.
+
+    Uses the exception's `alert` attribute when the adapter provides one,
+    else the alert named in its message ("... alert sent bad_record_mac").
+    """
+    alert = getattr(exc, "alert", None)
+    if alert is not None:
+        return alert in _BAD_PASSWORD_ALERTS or alert in _BAD_PASSWORD_NAMES
     text = str(exc)
-    for marker in _BAD_PASSWORD:
-        if marker in text:
-            # "alert sent 20" must not match "alert sent 200" (no such alert,
-            # but keep the test exact).
-            i = text.find(marker) + len(marker)
-            if i >= len(text) or not ("0" <= text[i] <= "9"):
+    for name in _BAD_PASSWORD_NAMES:
+        if name in text:
+            return True
+    for code in _BAD_PASSWORD_ALERTS:
+        marker = "alert sent %d" % code
+        i = text.find(marker)
+        if i >= 0:
+            j = i + len(marker)
+            if j >= len(text) or not ("0" <= text[j] <= "9"):
                 return True
     return False
 

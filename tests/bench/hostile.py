@@ -1,4 +1,4 @@
-"""Hostile-client mix for the soak test (tests/test_soak.py) and the capacity bench.
+"""Good and hostile client connections for the soak test (tests/test_soak.py).
 
 Each function is one client connection against 127.0.0.1:port and returns
 an `Outcome`.  Good clients are the real ones (curl, gnutls-cli, openssl

@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "bench"))
 import harness  # noqa: E402  (installs the deterministic os.urandom)
 import peers  # noqa: E402
-from srptls import credential, srp, tls_engine  # noqa: E402
+from srptls import srp, tls_engine  # noqa: E402
 
 USER = "fuzz"
 BITS = 2048

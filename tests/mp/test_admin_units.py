@@ -348,6 +348,18 @@ def test_bounded_reader():
     asyncio.run(go())
 
 
+def test_is_bad_password():
+    from admin.tlsserver import is_bad_password
+    from srptls.tls_aio import TLSError
+    assert is_bad_password(TLSError("tls: handshake failed: alert sent bad_record_mac"))
+    assert is_bad_password(TLSError("tls: handshake failed: alert sent 20"))
+    assert is_bad_password(TLSError("tls: handshake failed: alert sent decrypt_error"))
+    assert not is_bad_password(TLSError("tls: handshake failed: alert sent 200"))
+    assert not is_bad_password(TLSError("tls: handshake timeout"))
+    assert not is_bad_password(TLSError("tls: handshake failed: alert sent handshake_failure"))
+    assert not is_bad_password(TLSError("tls: handshake failed: connection closed"))
+
+
 # -- pages -------------------------------------------------------------------
 
 def test_pages_escape_and_transition():
