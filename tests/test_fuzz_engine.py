@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "fuzz"))
 import harness  # noqa: E402
+import mpy  # noqa: E402
 from srptls import tls_engine  # noqa: E402
 
 # Client flights replayable into the deterministic engine (sim-* were
@@ -68,6 +69,29 @@ def test_failed_login_flight_ends_in_bad_record_mac(path):
 @pytest.mark.parametrize("path", ALL_INPUTS, ids=lambda p: p.parent.name + "/" + p.stem)
 def test_input_keeps_engine_promises(path):
     harness.one_input(path.read_bytes())
+
+
+@pytest.mark.parametrize("build", ["32", "64"])
+def test_micropython_engine_replays_like_cpython(build):
+    """The device's interpreter runs the same engine to the same end on every
+    whole-stream corpus and regression input (real flights complete there
+    too: the server side is just as deterministic)."""
+    files = [p for p in ALL_INPUTS if p.read_bytes()[:1] < b"\x80"]
+    proc = mpy.run(HERE / "fuzz" / "mp_replay.py", harness.CREDENTIAL, *files, build=build,
+                   timeout=600)
+    got = {}
+    for line in proc.stdout.splitlines():
+        head, error = line.split(" error=", 1)
+        name, events = head.split()[1:3]
+        got[name] = (events.split("=", 1)[1], error)
+    assert len(got) == len(files)
+    completed = 0
+    for p in files:
+        res = harness.run(p.read_bytes()[1:], reply=b"x" * 100)
+        want = (",".join(res.names()), (res.error or "").split(":")[0])
+        assert got[p.name] == want, (p.name, got[p.name], want)
+        completed += res.completed
+    assert completed >= 5
 
 
 # -- hypothesis: mutated real flights ---------------------------------------------

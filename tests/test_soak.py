@@ -105,7 +105,7 @@ def test_soak_hostile_mix(tmp_path):
                     return hostile.slowloris(port, close_within=SHORT_TIMEOUT + 6)
             if kind == "random-bytes":
                 return hostile.random_bytes(port, i.to_bytes(4, "big") + b"seed")
-            return hostile.midway_disconnect(port, i % 2)
+            return hostile.midway_disconnect(port, i % 3)
 
         def schedule(jobs):
             with ThreadPoolExecutor(WORKERS) as pool:

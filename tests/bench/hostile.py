@@ -220,13 +220,20 @@ def random_bytes(port, seed, src="127.0.0.5"):
     return _timed("random-bytes", go)
 
 
+def real_client_flight():
+    """curl's whole flight (hello, key exchange, Finished, request)."""
+    return (_CORPUS / "curl-ok.bin").read_bytes()[1:]
+
+
 def midway_disconnect(port, variant, src="127.0.0.6"):
     """A real ClientHello, then vanish: after part of the server's flight
-    (variant 0, with a TCP reset) or right after sending (variant 1)."""
+    (variant 0, with a TCP reset), right after sending (variant 1), or after
+    sending a whole recorded flight, while the server computes the key
+    exchange (variant 2; its Finished cannot verify against this server)."""
     def go():
         with _raw(src, port) as s:
             try:
-                s.sendall(real_client_hello())
+                s.sendall(real_client_flight() if variant == 2 else real_client_hello())
                 if variant == 0:
                     s.recv(100)
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -166,6 +166,7 @@ class Result:
     def __init__(self):
         self.events = []
         self.out = bytearray()
+        self.error = None
 
     def names(self):
         return [type(e).__name__ for e in self.events]
@@ -222,6 +223,7 @@ def run(stream, chunks=None, eof=True, reply=b"", require_etm=True):
         raise EngineBug("engine still open after a fatal alert")
     if str(getattr(eng, "error", "") or "").startswith("internal"):
         raise EngineBug("unexpected exception inside the engine: %s" % eng.error)
+    res.error = eng.error
     return res
 
 
