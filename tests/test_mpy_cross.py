@@ -31,8 +31,11 @@ def compile_tree(arch, out_dir, sources, root=mpy.FIRMWARE):
         dst.parent.mkdir(parents=True, exist_ok=True)
         proc = subprocess.run([str(MPY_CROSS), f"-march={arch}", "-o", str(dst), str(src)],
                               capture_output=True, text=True, timeout=120)
-        if proc.returncode != 0 or not dst.exists():
-            failures.append(f"{src.relative_to(root)}: {proc.stderr.strip() or proc.stdout.strip()}")
+        # Any output is a failure: the xtensa emitter prints "ERROR: ... out
+        # of range" for a too-long viper loop and still exits 0.
+        if proc.returncode != 0 or not dst.exists() or proc.stdout.strip() or proc.stderr.strip():
+            failures.append(f"{src.relative_to(root)} (exit {proc.returncode}): "
+                            f"{proc.stderr.strip()} {proc.stdout.strip()}")
     return failures
 
 

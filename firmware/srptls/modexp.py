@@ -12,12 +12,12 @@ Backends, in the order the automatic choice tries them (decided by
 measurement on the unix builds, see README "Benchmark: modexp"; 2048-bit N,
 256-bit exponent):
     "c"      the srpmodexp C module (firmware/cmodules): constant-time
-             Montgomery, ~25x fewer instructions than built-in pow on the
-             64-bit build and ~9x on the 32-bit one.  Only in firmware built
-             with our module.
+             Montgomery, ~28x fewer instructions than built-in pow on the
+             64-bit build and ~10x on the 32-bit one.  Only in firmware
+             built with our module.
     "viper"  Montgomery in @micropython.viper (srptls.modexp_viper), for
              stock firmware: ~2x fewer instructions than pow on the 32-bit
-             build (the ESP32 proxy) and still ~1.5x on the 64-bit one, so
+             build (the ESP32 proxy) and still ~1.6x on the 64-bit one, so
              it precedes pow on every word size.
     "pow"    the built-in three-argument pow: always there, but py/mpz.c
              branches on the exponent's bits, so its time leaks them.

@@ -19,11 +19,11 @@ from . import tls_engine
 # Small reads: MicroPython allocates the full size per recv before shrinking
 # it, and the engine reassembles records from pieces anyway.
 RECV_SIZE = 2048
-# After close_notify: wait this long for the peer to close, reading at most
-# CLOSE_DRAIN_LIMIT bytes, so unread input does not turn our close into an RST
+# After close_notify: wait up to this long per read (and this many reads) for
+# the peer to close, so unread input does not turn our close into an RST
 # (which would make the peer drop the last response bytes).
 CLOSE_WAIT_S = 2
-CLOSE_DRAIN_LIMIT = 65536
+CLOSE_DRAIN_READS = 4
 
 
 class TLSError(OSError):
@@ -155,13 +155,12 @@ class TLSSocket:
         self._abort()
 
     def _linger(self):
+        # A few reads only: a peer that trickles bytes must not hold us for
+        # CLOSE_WAIT_S per read indefinitely.
         self._sock.settimeout(CLOSE_WAIT_S)
-        total = 0
-        while total < CLOSE_DRAIN_LIMIT:
-            data = self._sock.recv(4096)
-            if not data:
+        for _ in range(CLOSE_DRAIN_READS):
+            if not self._sock.recv(4096):
                 return
-            total += len(data)
 
 
 def _describe(evt):
