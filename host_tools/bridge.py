@@ -381,7 +381,13 @@ class Handler(BaseHTTPRequestHandler):
                              "frame-ancestors %s" % state.guard.shell_origin)
             self._common_headers()
             chunked = has_body and resp.length is None
-            if resp.length is not None:
+            if self.command == "HEAD":
+                # http.client reports length 0 for HEAD: pass the device's own value on.
+                for name, value in resp.headers:
+                    if name.lower() == "content-length":
+                        self.send_header(name, value)
+                        break
+            elif resp.length is not None:
                 self.send_header("Content-Length", str(resp.length))
             elif chunked:
                 self.send_header("Transfer-Encoding", "chunked")

@@ -12,7 +12,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 FIRMWARE = REPO / "firmware"
 BIN = REPO / "boards" / "sim" / "bin"
-BUILDS = {"64": BIN / "micropython", "32": BIN / "micropython-32"}
+BUILDS = {"64": BIN / "micropython", "32": BIN / "micropython-32",
+          # the firmware frozen into the binary, as on the device (README "Memory")
+          "frozen-64": BIN / "micropython-frozen", "frozen-32": BIN / "micropython-frozen-32"}
 MP_TESTS = REPO / "tests" / "mp"
 
 

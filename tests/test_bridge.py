@@ -171,6 +171,9 @@ def test_streaming_bodies_and_connection_reuse(live):
     status, hdrs, echoed = s.dev("POST", "/echo", [("Content-Type", "application/octet-stream")],
                                  big)
     assert status == 200 and echoed == big and header(hdrs, "Content-Length") == [str(len(big))]
+    status, hdrs, body = s.dev("HEAD", "/")
+    assert status == 200 and body == b"" and header(hdrs, "Content-Length") == [
+        str(len(s.dev("GET", "/")[2]))]
     for _ in range(5):
         assert s.dev("GET", "/api/status")[0] == 200
     # keep-alive to the device: a few connections for all of it, not one per request

@@ -1,23 +1,45 @@
 """Heap: the smallest -X heapsize= under which the whole device serves.
 
-The device root holds .mpy files compiled by mpy-cross (as the image builder
-makes them), microdot in /lib, both servers running; "serves" means three
-status pages in a row over TLS-SRP (each a full 3072-bit SRP handshake plus
-the admin app) and the port-80 page.  The 32-bit build is the ESP32 proxy.
-The issue's target is 96k (stretch 64k); the measured value is printed and
-reported, and the assertion guards against it growing past BUDGET.
+"Serves" means: both servers up, three status pages in a row over TLS-SRP
+(each a full 3072-bit SRP handshake plus the admin app, the admin session
+active) and the port-80 page.  Measured two ways (README "Memory"):
+
+- frozen (boards/sim/bin/micropython-frozen-32, -frozen): the firmware,
+  microdot and the sim runner frozen into the binary, as the ESP32 custom
+  firmware freezes them (boards/manifest_firmware.py); the device root holds
+  only data (device.json, credentials, boot.py/main.py).  This is how the
+  device runs: the issue's target (96k; stretch 64k) is asserted here.
+- .mpy: the firmware and microdot as .mpy files in the device root, loaded
+  into the heap; measured, printed, held to a budget.
+
+A stepped bisection (8 KB steps) prints
+`device_heap load=.. build=.. smallest_kb=..` (pytest -s shows it).
+The 32-bit build is the ESP32 proxy.
 """
+import shutil
+
 import pytest
 
-from simdevice import Device, make_root, new_password
+import mpy
+from simdevice import RUNNER, Device, make_root, new_password
 
-SIZES = [96, 128, 160, 192, 224, 256, 288, 320, 384]
-BUDGET = {"32": 256, "64": 352}
+TARGET_KB = 96                      # issue 4 (stretch: 64)
+STRETCH_KB = 64
+# The 64-bit host build has 8-byte pointers (every object is bigger than on
+# an ESP32): held to a budget, not to the device's target.
+FROZEN_BUDGET_KB = {"32": TARGET_KB, "64": 136}
+MPY_BUDGET_KB = {"32": 256, "64": 352}
 
 
-def serves(root, build, kb, pw):
+def serves(root, build, kb, pw, load):
     dev = Device(root, build=build, heapsize="%dk" % kb, source_path=False,
                  extra=["--quiet"])
+    if load == "frozen":
+        # The runner is frozen too (`-m sim_device`); nothing from the tree.
+        i = dev.cmd.index(str(RUNNER))
+        dev.cmd[:i + 1] = [mpy.binary("frozen-" + build), "-X", "heapsize=%dk" % kb,
+                       "-m", "sim_device"]
+        dev.env["MICROPYPATH"] = ".frozen"
     try:
         dev.start(timeout=20)
     except AssertionError:
@@ -33,14 +55,34 @@ def serves(root, build, kb, pw):
         dev.kill()
 
 
+def smallest_kb(root, build, pw, load, lo, hi):
+    """Bisect in 8 KB steps; `hi` must work (asserted), `lo` is taken to fail."""
+    assert serves(root, build, hi, pw, load), "even %d KB is not enough (%s, build %s)" % (
+        hi, load, build)
+    lo, hi = lo // 8, hi // 8
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if serves(root, build, mid * 8, pw, load):
+            hi = mid
+        else:
+            lo = mid
+    print("device_heap load=%s build=%s smallest_kb=%d target_kb=%d stretch_kb=%d"
+          % (load, build, hi * 8, TARGET_KB, STRETCH_KB))
+    return hi * 8
+
+
 @pytest.mark.parametrize("build", ["32", "64"])
-def test_smallest_heap_serving_status(tmp_path, build):
+def test_frozen_smallest_heap_serving_status(tmp_path, build):
+    pw = new_password()
+    root = make_root(tmp_path / "root", pw)
+    shutil.rmtree(root / "lib")      # microdot is frozen too: the root holds only data
+    kb = smallest_kb(root, build, pw, "frozen", lo=32, hi=160)
+    assert kb <= FROZEN_BUDGET_KB[build], kb
+
+
+@pytest.mark.parametrize("build", ["32", "64"])
+def test_mpy_smallest_heap_serving_status(tmp_path, build):
     pw = new_password()
     root = make_root(tmp_path / "root", pw, compiled=True, build=build)
-    smallest = None
-    for kb in SIZES:
-        if serves(root, build, kb, pw):
-            smallest = kb
-            break
-    print("heap build=%s smallest_heapsize=%sk (target 96k)" % (build, smallest))
-    assert smallest is not None and smallest <= BUDGET[build], smallest
+    kb = smallest_kb(root, build, pw, "mpy", lo=96, hi=384)
+    assert kb <= MPY_BUDGET_KB[build], kb

@@ -136,7 +136,7 @@ class FakeDevice:
         if path == "/api/status":
             doc = {"device_id": self.device_id, "name": self.name}
             return "200 OK", "application/json", json.dumps(doc).encode(), []
-        if path == "/" and method == "GET":
+        if path == "/" and method in ("GET", "HEAD"):
             page = ("<!doctype html><title>status</title><h1>Status</h1>"
                     "<p id=name>%s</p><a href=/settings>settings</a>" % self.name)
             return "200 OK", html, page.encode(), [("X-Frame-Options", "DENY")]

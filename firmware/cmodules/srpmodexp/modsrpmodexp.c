@@ -14,7 +14,15 @@
  *
  * This module only converts between MicroPython ints and limb arrays and
  * owns no state besides the Context objects; the arithmetic lives in
- * montgomery.c.  Secret-dependent buffers are wiped before they are freed.
+ * montgomery.c.  Secret-dependent buffers are wiped after every use.
+ *
+ * Each Montgomery context carries its own work area (table, accumulators,
+ * the operands), sized for exponents up to CTX_EXP_BITS: SRP's are 160-256
+ * bits.  It is allocated once, with the context (at boot, while the heap is
+ * still in one piece), because a per-call allocation of that size (8 KB for
+ * a 3072-bit modulus) fails in a fragmented ESP32-sized heap long before
+ * the heap is full.  Longer exponents, or a pow while the area is in use,
+ * allocate for the call as before.
  */
 #include <string.h>
 
@@ -41,6 +49,9 @@
 #define ENGINE_MONTGOMERY 0
 #define ENGINE_MBEDTLS 1
 
+/* Exponents this long or shorter use the context's work area. */
+#define CTX_EXP_BITS 512
+
 /* Moduli up to 8192 bits (the largest RFC 5054 group). */
 #define MAX_MODULUS_BITS 8192
 #define MAX_LIMBS (MAX_MODULUS_BITS / SRPMM_LIMB_BITS)
@@ -51,7 +62,9 @@ typedef struct _srpmodexp_context_obj_t {
     size_t len;            /* limbs in n */
     mp_int_t engine;
     srpmm_limb_t ninv;     /* -n^-1 mod 2^SRPMM_LIMB_BITS */
-    srpmm_limb_t limbs[];  /* n (len limbs), then R^2 mod n (len limbs) */
+    size_t work;           /* limbs of the work area (0: none) */
+    bool busy;             /* the work area is in use */
+    srpmm_limb_t limbs[];  /* n (len limbs), R^2 mod n (len limbs), work area */
 } srpmodexp_context_obj_t;
 
 static void wipe(void *p, size_t nbytes) {
@@ -155,11 +168,18 @@ static mp_obj_t context_make_new(const mp_obj_type_t *type, size_t n_args, size_
     if (mp_obj_is_small_int(n) ? MP_OBJ_SMALL_INT_VALUE(n) < 3 : false) {
         mp_raise_ValueError(MP_ERROR_TEXT("modulus must be odd and > 1"));
     }
+    /* work area: the operands (len + exponent limbs) and srpmm_modpow's scratch */
+    size_t ctx_elen = CTX_EXP_BITS / SRPMM_LIMB_BITS;
+    size_t work = engine == ENGINE_MONTGOMERY
+        ? len + ctx_elen + srpmm_scratch_limbs(len, srpmm_window(ctx_elen)) : 0;
     srpmodexp_context_obj_t *self = mp_obj_malloc_var(srpmodexp_context_obj_t, limbs,
-        srpmm_limb_t, 2 * len, type);
+        srpmm_limb_t, 2 * len + work, type);
     self->n = n;
     self->len = len;
     self->engine = engine;
+    self->work = work;
+    self->busy = false;
+    memset(self->limbs + 2 * len, 0, work * sizeof(srpmm_limb_t));
     srpmm_limb_t *nl = self->limbs;
     int_to_limbs(n, nl, len);
     if ((nl[0] & 1) == 0) {
@@ -180,15 +200,33 @@ static mp_obj_t pow_montgomery(srpmodexp_context_obj_t *self, mp_obj_t base, mp_
     unsigned w = srpmm_window(elen);
     size_t scratch = srpmm_scratch_limbs(len, w);
     size_t total = len + elen + scratch;
-    srpmm_limb_t *mem = m_new(srpmm_limb_t, total);
+    bool own = !self->busy && total <= self->work;
+    srpmm_limb_t *mem = own ? self->limbs + 2 * len : m_new(srpmm_limb_t, total);
+    self->busy |= own;
     srpmm_limb_t *x = mem, *e = mem + len, *s = e + elen;
     int_to_limbs(base, x, len);
     int_to_limbs(exp, e, elen);
     srpmm_modpow(x, e, elen, self->limbs, self->ninv, self->limbs + len, len, w, s);
     /* the table area is free now: use it as the byte buffer for the result */
-    mp_obj_t result = limbs_to_int(x, len, (byte *)s);
-    wipe(mem, total * sizeof(srpmm_limb_t));
-    m_del(srpmm_limb_t, mem, total);
+    mp_obj_t result;
+    if (own) {
+        /* limbs_to_int allocates: on MemoryError still wipe and release the area */
+        nlr_buf_t nlr;
+        if (nlr_push(&nlr) == 0) {
+            result = limbs_to_int(x, len, (byte *)s);
+            nlr_pop();
+        } else {
+            wipe(mem, total * sizeof(srpmm_limb_t));
+            self->busy = false;
+            nlr_jump(nlr.ret_val);
+        }
+        wipe(mem, total * sizeof(srpmm_limb_t));
+        self->busy = false;
+    } else {
+        result = limbs_to_int(x, len, (byte *)s);
+        wipe(mem, total * sizeof(srpmm_limb_t));
+        m_del(srpmm_limb_t, mem, total);
+    }
     return result;
 }
 
