@@ -170,6 +170,12 @@ async def handle(reader, writer, cfg, timeout):
     except Exception as e:  # one broken connection must not stop the server
         print("conn error=%r" % (str(e),), file=sys.stderr)
     stream.close()
+    try:
+        # Send close_notify before the bookkeeping below: a client that
+        # reads to the end waits for it (wait_closed() then only lingers).
+        await stream.drain()
+    except Exception:
+        pass   # the peer is gone: wait_closed() still closes the socket
     used = gc.mem_alloc()
     gc.collect()
     print("conn done heap_used=%d after_gc=%d" % (used, gc.mem_alloc()), file=sys.stderr)

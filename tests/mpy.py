@@ -26,6 +26,17 @@ def binary(build="64"):
     return str(path)
 
 
+def ensure_frozen_build():
+    """Run boards/sim/build_micropython so the frozen builds hold today's firmware.
+
+    Cached by a hash of the frozen sources: seconds when nothing changed.
+    """
+    proc = subprocess.run([str(REPO / "boards" / "sim" / "build_micropython"), "--quiet"],
+                          capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        raise AssertionError("boards/sim/build_micropython failed:\n" + proc.stderr[-3000:])
+
+
 def env(path_prefix=(), extra=None):
     """Environment for a MicroPython child: firmware (and extras) on its path."""
     e = dict(os.environ)

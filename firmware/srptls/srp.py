@@ -3,8 +3,8 @@
 One source of truth for the groups and formulas: the device's TLS server and
 the host tools (verifier generation, test clients) import this same module,
 so it runs unchanged under MicroPython and CPython.  That rules out
-int.bit_length() and length-less int.to_bytes(); lengths come from hex
-strings instead.
+int.bit_length() and length-less int.to_bytes(); lengths come from
+shifts and a trial to_bytes instead (_bytelen).
 
 What it does: the seven RFC 5054 Appendix A groups, k, x, v, u, the server's
 B and S, the client's A and S (for tests and host tools), PAD() and the
@@ -43,7 +43,7 @@ class Group:
         self.bits = bits
         self.g = g
         self.N = n
-        self.nbytes = _hexlen(n)
+        self.nbytes = _bytelen(n)
         self.n_bytes = n.to_bytes(self.nbytes, "big")
         self.g_bytes = i2b(g)
         self.k = b2i(_sha1(self.n_bytes, pad(self, g)))
@@ -95,16 +95,25 @@ def group_for(n, g):
 
 # --- integers <-> bytes (big-endian, as TLS and RFC 5054 use them) ---------
 
-def _hexlen(x):
-    """Number of bytes in x's minimal big-endian encoding (at least 1)."""
-    return (len("%x" % x) + 1) // 2
+def _bytelen(x):
+    """Number of bytes in x's minimal big-endian encoding (x >= 0; at least 1).
+
+    Not via len("%x" % x): MicroPython formats big integers in quadratic
+    time (about 0.3 ms for 2048 bits, several times per handshake), while
+    a few shifts and one to_bytes cost microseconds.  The doubling loop
+    finds a length that surely fits; the leading zero bytes are then cut.
+    """
+    n = 32
+    while x >> (8 * n):
+        n *= 2
+    return len(x.to_bytes(n, "big").lstrip(b"\x00")) or 1
 
 
 def i2b(x):
     """x >= 0 as big-endian bytes without leading zero bytes (0 -> b"\\x00")."""
     if x < 0:
         raise ValueError("negative integer")
-    return x.to_bytes(_hexlen(x), "big")
+    return x.to_bytes(_bytelen(x), "big")
 
 
 def b2i(data):
@@ -119,7 +128,7 @@ def pad(grp, x):
     oversized value from the peer is rejected instead of being truncated
     (MicroPython's to_bytes would silently drop the high bytes).
     """
-    if x < 0 or _hexlen(x) > grp.nbytes:
+    if x < 0 or _bytelen(x) > grp.nbytes:
         raise ValueError("value does not fit the group's length")
     return x.to_bytes(grp.nbytes, "big")
 

@@ -257,6 +257,7 @@ class TLSStream:
                 return evt
             if eng.closed or self._fed_eof:
                 return None
+            eng.idle()   # the engine's housekeeping, while the peer has the turn
             try:
                 data = await self._reader.read(RECV_SIZE)
             except OSError:

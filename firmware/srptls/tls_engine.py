@@ -10,6 +10,7 @@ Use (the shape of h11: bytes in, events and bytes out, no sockets here):
     eng.send(b"...")              # application data, after HandshakeComplete
     eng.close()                   # queue close_notify
     eng.closed                    # nothing more will be read or written
+    eng.idle()                    # optional, before blocking on a read: deferred gc
 
 Events: HandshakeComplete(user, cipher_suite, cipher_name, group_bits, etm,
 ems, resumed), ApplicationData(data), PeerClosed(clean), AlertReceived(level,
@@ -344,6 +345,7 @@ class ServerEngine:
         self._session_id = b""
         self._credential_id = None
         self._client_finished_hash = None
+        self._collect_due = False      # a gc.collect() deferred to idle() (see there)
         # Two running transcript hashes, because MicroPython hashes can be
         # neither copied nor updated after digest().  _hash_first is finalised
         # at the first Finished (full handshake: the client's, which is also
@@ -376,6 +378,7 @@ class ServerEngine:
 
         Never raises because of what the peer sent.
         """
+        self.idle()
         if self._events:
             return self._events.pop(0)
         if self.closed:
@@ -396,6 +399,22 @@ class ServerEngine:
         if self._events:
             return self._events.pop(0)
         return NEED_DATA
+
+    def idle(self):
+        """Housekeeping for while the peer has the turn: call before blocking on a read.
+
+        The engine's gc.collect() calls (MicroPython) wait here until the
+        caller has sent what data_to_send() returned, so that no client
+        waits for them: after our first flight (the collection then overlaps
+        the client's own SRP work and leaves a clean heap for our
+        exponentiations) and after our Finished.  They take ~0.2 ms each on
+        a 64-bit host, more on large heaps.  next_event() runs a pending one
+        itself, so callers that never call idle() get the same collections,
+        only later.
+        """
+        if self._collect_due:
+            self._collect_due = False
+            _collect()
 
     def send(self, data):
         """Queue application data (only once the handshake is complete)."""
@@ -552,6 +571,7 @@ class ServerEngine:
         self._session_id = os.urandom(32)
         self.stats["prepared"] = prepared
         self.stats["hello_ms"] = _elapsed_ms(t0)
+        self._collect_due = True   # see idle()
         self._send_handshake(
             hs.server_hello(self._server_random, self._session_id, suite, self._etm,
                             self._ems, hello.secure_renegotiation, self._record_limit)
@@ -584,7 +604,9 @@ class ServerEngine:
             # and refusing keeps PAD(A) in compute_u well defined.
             raise RemoteProtocolError(ILLEGAL_PARAMETER, "A >= N")
         self._transcript(whole)
-        _collect()   # the exponentiation needs a few KB of contiguous scratch
+        # The exponentiation needs a few KB of contiguous scratch: collect
+        # now unless idle() did while the client was computing.
+        self.idle()
         u = srp.compute_u(grp, A, B)
         S = srp.server_secret(grp, A, v, u, b)
         self._srp = None
@@ -600,7 +622,9 @@ class ServerEngine:
                                           self._hello.random + self._server_random, 48)
         self._resumed = False
         self._derive_keys()
-        _collect()
+        # Free the big integers in idle() (see there), not now: the
+        # client's CCS and Finished usually arrive in the same read.
+        self._collect_due = True
         return None
 
     def _derive_keys(self):
@@ -657,7 +681,7 @@ class ServerEngine:
         self.session = HandshakeComplete(self._user, self._suite, name, self._group.bits,
                                          self._etm, self._ems, self._resumed)
         self._events.append(self.session)
-        _collect()
+        self._collect_due = True   # in idle(), once our Finished is sent
         return OPEN
 
     def _on_application_data(self, payload, whole):

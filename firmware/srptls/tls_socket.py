@@ -76,6 +76,7 @@ class TLSSocket:
                 return evt
             if eng.closed or self._fed_eof:
                 return None
+            eng.idle()   # the engine's housekeeping, while the peer has the turn
             data = self._sock.recv(RECV_SIZE)
             if not data:
                 self._fed_eof = True
