@@ -8,9 +8,11 @@ active) and the port-80 page.  Measured two ways (README "Memory"):
   microdot and the sim runner frozen into the binary, as the ESP32 custom
   firmware freezes them (boards/manifest_firmware.py); the device root holds
   only data (device.json, credentials, boot.py/main.py).  This is how the
-  device runs: the issue's target (96k; stretch 64k) is asserted here.
+  device runs: the issue's target (96k) is asserted here on the 32-bit
+  build; the stretch target (64k) is not reached and is an expected
+  failure (strict: it fails the day it passes, so the README gets updated).
 - .mpy: the firmware and microdot as .mpy files in the device root, loaded
-  into the heap; measured, printed, held to a budget.
+  into the heap (32-bit only); measured, printed, held to a budget.
 
 A stepped bisection (8 KB steps) prints
 `device_heap load=.. build=.. smallest_kb=..` (pytest -s shows it).
@@ -23,12 +25,13 @@ import pytest
 import mpy
 from simdevice import RUNNER, Device, make_root, new_password
 
-TARGET_KB = 96                      # issue 4 (stretch: 64)
+TARGET_KB = 96                      # issue 4
 STRETCH_KB = 64
-# The 64-bit host build has 8-byte pointers (every object is bigger than on
-# an ESP32): held to a budget, not to the device's target.
-FROZEN_BUDGET_KB = {"32": TARGET_KB, "64": 136}
-MPY_BUDGET_KB = {"32": 256, "64": 352}
+# Reached (README "Memory"): frozen 88 KB (32-bit) and 136 KB (64-bit, 8-byte
+# pointers: not the device's size, held to a budget); .mpy 192-224 KB
+# (32-bit).  The stretch target is not reached: an expected failure below.
+FROZEN_BUDGET_KB = {"32": TARGET_KB, "64": 144}
+MPY_BUDGET_KB = {"32": 256}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -40,6 +43,12 @@ def frozen_build_is_current():
     run with SRP_IOT_SKIP_SETUP=1 would measure yesterday's firmware.
     """
     mpy.ensure_frozen_build()
+
+
+def frozen_root(path, pw):
+    root = make_root(path, pw)
+    shutil.rmtree(root / "lib")      # microdot is frozen too: the root holds only data
+    return root
 
 
 def serves(root, build, kb, pw, load):
@@ -85,15 +94,20 @@ def smallest_kb(root, build, pw, load, lo, hi):
 @pytest.mark.parametrize("build", ["32", "64"])
 def test_frozen_smallest_heap_serving_status(tmp_path, build):
     pw = new_password()
-    root = make_root(tmp_path / "root", pw)
-    shutil.rmtree(root / "lib")      # microdot is frozen too: the root holds only data
+    root = frozen_root(tmp_path / "root", pw)
     kb = smallest_kb(root, build, pw, "frozen", lo=32, hi=160)
     assert kb <= FROZEN_BUDGET_KB[build], kb
 
 
-@pytest.mark.parametrize("build", ["32", "64"])
-def test_mpy_smallest_heap_serving_status(tmp_path, build):
+@pytest.mark.xfail(strict=True, reason="stretch target 64 KB not reached: 88 KB (README Memory)")
+def test_frozen_stretch_target(tmp_path):
     pw = new_password()
-    root = make_root(tmp_path / "root", pw, compiled=True, build=build)
-    kb = smallest_kb(root, build, pw, "mpy", lo=96, hi=384)
-    assert kb <= MPY_BUDGET_KB[build], kb
+    assert serves(frozen_root(tmp_path / "root", pw), "32", STRETCH_KB, pw, "frozen")
+
+
+def test_mpy_smallest_heap_serving_status(tmp_path):
+    """Firmware as .mpy in the root (32-bit): the code's size comes on top."""
+    pw = new_password()
+    root = make_root(tmp_path / "root", pw, compiled=True, build="32")
+    kb = smallest_kb(root, "32", pw, "mpy", lo=96, hi=320)
+    assert kb <= MPY_BUDGET_KB["32"], kb

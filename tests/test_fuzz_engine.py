@@ -45,12 +45,15 @@ def test_corpus_has_every_real_client():
     assert {"curl", "gnutls", "openssl", "tlslite"} <= names, names
 
 
-@pytest.mark.parametrize("path", [p for p in ENGINE_FLIGHTS if p.stem.endswith(("-ok", "-post", "-aes128"))
+@pytest.mark.parametrize("path", [p for p in ENGINE_FLIGHTS
+                                  if p.stem.endswith(("-ok", "-post", "-aes128", "-noetm"))
                                   and not p.name.startswith("openssl")], ids=lambda p: p.stem)
 def test_good_flight_replays_to_completion(path):
-    """Deterministic replay repeats the real handshake, Finished and request included."""
+    """Deterministic replay repeats the real handshake, Finished and request included
+    (gnutls-noetm: MAC-then-encrypt, with the server's opt-in for it)."""
+    etm = harness.require_etm_for(path.read_bytes())
     for chunks in (None, [1] * 4096, [7] * 1000):  # whole, byte by byte, straddling
-        res = harness.run(flight(path), chunks, reply=b"hello")
+        res = harness.run(flight(path), chunks, reply=b"hello", require_etm=etm)
         assert res.completed, res.names()
         data = b"".join(e.data for e in res.events if isinstance(e, tls_engine.ApplicationData))
         assert data.startswith((b"GET ", b"POST ")), data[:40]
@@ -64,6 +67,31 @@ def test_failed_login_flight_ends_in_bad_record_mac(path):
     res = harness.run(flight(path))
     assert [a.description for a in res.alerts_sent] == [BAD_RECORD_MAC], res.names()
     assert not res.completed
+
+
+ILLEGAL_PARAMETER = 47
+
+
+def test_reconnect_flight_resumes_the_session():
+    """curl's second transfer offers the first one's session: abbreviated handshake."""
+    res = harness.resume((harness.CORPUS / "curl-resume.bin").read_bytes())
+    done = [e for e in res.events if isinstance(e, tls_engine.HandshakeComplete)]
+    assert len(done) == 1 and done[0].resumed, res.names()
+    assert not res.alerts_sent
+
+
+def test_mac_then_encrypt_client_is_refused_by_default():
+    """Without the opt-in, the real no-EtM flight gets one alert, no session."""
+    path = harness.CORPUS / "gnutls-noetm.bin"
+    res = harness.run(flight(path))
+    assert len(res.alerts_sent) == 1 and not res.completed, res.names()
+
+
+@pytest.mark.parametrize("name", ["edge-a-equals-n", "edge-a-zero"])
+def test_forged_public_value_is_an_illegal_parameter(name):
+    """A real flight whose A was replaced by N or 0 (RFC 5054 2.5.4)."""
+    res = harness.run(flight(harness.CORPUS / (name + ".bin")))
+    assert [a.description for a in res.alerts_sent] == [ILLEGAL_PARAMETER], res.names()
 
 
 @pytest.mark.parametrize("path", ALL_INPUTS, ids=lambda p: p.parent.name + "/" + p.stem)
@@ -87,7 +115,8 @@ def test_micropython_engine_replays_like_cpython(build):
     assert len(got) == len(files)
     completed = 0
     for p in files:
-        res = harness.run(p.read_bytes()[1:], reply=b"x" * 100)
+        data = p.read_bytes()
+        res = harness.run(data[1:], reply=b"x" * 100, require_etm=harness.require_etm_for(data))
         want = (",".join(res.names()), (res.error or "").split(":")[0])
         assert got[p.name] == want, (p.name, got[p.name], want)
         completed += res.completed

@@ -44,8 +44,10 @@ REQUEST = b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
 REPLY = b"HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nhello\n"
 
 
-def engine_server(lsock, stop):
-    """Serve connections one at a time with a fresh deterministic engine each."""
+def engine_server(lsock, stop, state):
+    """Serve connections one at a time with a fresh deterministic engine each
+    (and a fresh config, unless state["keep_cfg"]: then the last one, so a
+    reconnect can resume its session, exactly as harness.resume() replays)."""
     while not stop.is_set():
         try:
             sock, _ = lsock.accept()
@@ -53,7 +55,12 @@ def engine_server(lsock, stop):
             return
         with sock:
             sock.settimeout(10)
-            eng = harness.new_engine()
+            # Clients without EtM are served too (the opt-in), so the
+            # corpus has a MAC-then-encrypt flight; a client that offers EtM
+            # gets the same bytes either way.
+            eng = harness.new_engine(require_etm=False,
+                                     cfg=state["cfg"] if state["keep_cfg"] else None)
+            state["cfg"] = eng.cfg
             buf = b""
             try:
                 while not eng.closed:
@@ -129,13 +136,40 @@ def clients(port, password):
         ("gnutls-aes128", [*peers.gnutls_cli_cmd(port, USER, password)[:5],
                            "--priority", cipher128, "-p", str(port), "127.0.0.1"], REQUEST),
         ("gnutls-wrongpass", peers.gnutls_cli_cmd(port, USER, wrong), REQUEST),
+        ("gnutls-noetm", [*peers.gnutls_cli_cmd(port, USER, password)[:5],
+                          "--priority", peers.SRP_PRIORITY + ":%NO_ETM", "-p", str(port),
+                          "127.0.0.1"], REQUEST),
         ("openssl-ok", peers.openssl_cmd(port, USER, password), REQUEST),
+        # curl reuses the session of its first transfer for the second URL
+        ("curl-resume", peers.curl_cmd(port, USER, password)
+         + ["https://127.0.0.1:%d/again" % port], None),
         ("tlslite-ok", [sys.executable, "-c",
                         "import sys,os; sys.path.insert(0,%r); import peers;"
                         "peers.tlslite_get(%d,%r,os.environ['PW'])"
                         % (str(HERE.parent / "bench"), port, USER)], None),
     ]
     return cases
+
+
+def edge_seeds(out):
+    """curl's real flight with A replaced by N and by 0 (same length), the
+    values RFC 5054 2.5.4 says to refuse (illegal_parameter)."""
+    flight = bytearray((out / "curl-ok.bin").read_bytes()[1:])
+    i = 0
+    while i + 9 <= len(flight):
+        ln = int.from_bytes(flight[i + 3:i + 5], "big")
+        if flight[i] == 22 and flight[i + 5] == 16:      # handshake: ClientKeyExchange
+            alen = int.from_bytes(flight[i + 9:i + 11], "big")
+            start = i + 11
+            n = srp.group(BITS).N.to_bytes(alen, "big")
+            for name, value in (("a-equals-n", n), ("a-zero", bytes(alen))):
+                edited = bytes(flight[:start]) + value + bytes(flight[start + alen:])
+                (out / ("edge-%s.bin" % name)).write_bytes(b"\x00" + edited)
+                names = harness.run(edited).names()
+                print("capture: edge-%s replay=%s" % (name, ",".join(names)))
+            return
+        i += 5 + ln
+    raise SystemExit("capture: no ClientKeyExchange in curl-ok.bin")
 
 
 def post_handshake_seeds(out):
@@ -171,6 +205,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(12)
     stop = threading.Event()
+    state = {"cfg": None, "keep_cfg": False}
     server_proc = None
 
     if args.sim:
@@ -196,7 +231,7 @@ def main():
         srv.bind(("127.0.0.1", 0))
         srv.listen(4)
         up_port = srv.getsockname()[1]
-        threading.Thread(target=engine_server, args=(srv, stop), daemon=True).start()
+        threading.Thread(target=engine_server, args=(srv, stop, state), daemon=True).start()
         prefix = ""
 
     lsock = socket.socket()
@@ -207,11 +242,14 @@ def main():
     threading.Thread(target=proxy, args=(lsock, up_port, record), daemon=True).start()
     try:
         for name, argv, stdin in clients(port, password):
+            state["keep_cfg"] = name.endswith("resume")
+            state["cfg"] = None   # the case's first connection starts a fresh server
+            want = 2 if state["keep_cfg"] else 1
             before = len(record)
             proc = subprocess.run(argv, input=stdin, capture_output=True, timeout=60,
                                   env=dict(os.environ, PW=password))
             for _ in range(100):  # the proxy finishes the connection after the client exits
-                if len(record) > before:
+                if len(record) >= before + want:
                     break
                 threading.Event().wait(0.05)
             flights = record[before:]
@@ -219,12 +257,23 @@ def main():
                 print("capture: %s sent nothing (exit %d)" % (name, proc.returncode))
                 continue
             path = out / ("%s%s.bin" % (prefix, name))
-            path.write_bytes(b"\x00" + flights[0])
-            res = harness.run(flights[0]) if not args.sim else None
+            if state["keep_cfg"]:
+                if len(flights) < 2 or args.sim:
+                    print("capture: %s made %d connections" % (name, len(flights)))
+                    continue
+                data = harness.encode_resume(flights[0], flights[1])
+                path.write_bytes(data)
+                print("capture: %s exit=%d bytes=%d replay=%s" % (
+                    name, proc.returncode, len(data), ",".join(harness.resume(data).names())))
+                continue
+            mode = 0x40 if name.endswith("noetm") else 0x00
+            path.write_bytes(bytes([mode]) + flights[0])
+            res = harness.run(flights[0], require_etm=not mode) if not args.sim else None
             print("capture: %s exit=%d bytes=%d replay=%s" % (
                 name, proc.returncode, len(flights[0]),
                 ",".join(res.names()) if res else "-"))
         if not args.sim:
+            edge_seeds(out)
             post_handshake_seeds(out)
     finally:
         stop.set()

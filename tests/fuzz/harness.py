@@ -129,8 +129,9 @@ def _post_credential(group):
     return _POST_CRED
 
 
-def new_engine(require_etm=True):
-    """A fresh config + engine with the randomness stream rewound."""
+def new_engine(require_etm=True, cfg=None):
+    """A fresh engine with the randomness stream rewound; a fresh config too
+    unless `cfg` (a server's state from an earlier connection) is given."""
     global _CRED
     if _CRED is None:
         _CRED = load_credential()
@@ -140,8 +141,9 @@ def new_engine(require_etm=True):
     creds = {cred.user: cred, post.user: post}
     # simulate_like: unknown users get the real user's group and salt length,
     # as on the servers (boards/sim/serve, the device).
-    cfg = tls_engine.ServerConfig(creds.get, device_secret, require_etm=require_etm,
-                                  simulate_like=cred)
+    if cfg is None:
+        cfg = tls_engine.ServerConfig(creds.get, device_secret, require_etm=require_etm,
+                                      simulate_like=cred)
     for _ in range(16):  # idle-time work, as the server does before a client arrives
         if not cfg.prepare():
             break
@@ -193,15 +195,16 @@ def _pump(eng, res):
     raise EngineBug("more than %d events from one feed: a loop?" % MAX_EVENTS_PER_FEED)
 
 
-def run(stream, chunks=None, eof=True, reply=b"", require_etm=True):
+def run(stream, chunks=None, eof=True, reply=b"", require_etm=True, cfg=None):
     """Feed `stream` (split at `chunks`, a list of sizes) to a fresh engine.
 
     reply: application data the server sends once the handshake completes
     (exercises the write path).  Returns a Result; raises EngineBug or
     whatever the engine raised.
     """
-    eng = new_engine(require_etm)
+    eng = new_engine(require_etm, cfg)
     res = Result()
+    res.cfg = eng.cfg
     pieces = split(stream, chunks)
     if eof:
         pieces.append(b"")
@@ -242,14 +245,18 @@ def split(stream, chunks):
 
 
 POST_MODE = 0xF0
+RESUME_MODE = 0xE0      # 0xE0-0xEF: two connections, the second may resume
 
 
 def decode_input(data):
     """Map a fuzzer input to (stream, chunks): byte 0 picks how to split.
 
     0-127: whole; 128-191: one byte at a time (short streams only);
-    192-239: byte 1 is a chunk size, so records straddle feeds.
-    (240-255 is the post-handshake mode, see post_handshake().)
+    192-223: byte 1 is a chunk size, so records straddle feeds.
+    (224-239 is the resumption mode, see resume(); 240-255 the
+    post-handshake mode, see post_handshake(); in every
+    mode, bit 6 set means the server allows clients without
+    encrypt-then-MAC, see require_etm_for().)
     """
     if not data:
         return b"", None
@@ -330,10 +337,33 @@ def corpus_files(*dirs):
             yield p
 
 
+def encode_resume(first, second, mode=RESUME_MODE):
+    return bytes([mode]) + len(first).to_bytes(4, "big") + first + second
+
+
+def resume(data):
+    """Two connections to one server (one config, hence one session cache):
+    a client's full handshake, then its reconnect offering the session ID --
+    the abbreviated handshake and the checks before a session is resumed."""
+    n = int.from_bytes(data[1:5], "big")
+    first, second = data[5:5 + n], data[5 + n:]
+    res = run(first, reply=b"x" * 100)
+    return run(second, reply=b"x" * 100, cfg=res.cfg)
+
+
+def require_etm_for(data):
+    """Bit 6 of the mode byte: a server with the documented opt-in for
+    clients without encrypt-then-MAC (MAC-then-encrypt CBC)."""
+    return not (data and data[0] & 0x40)
+
+
 def one_input(data):
     """The fuzz target: decode, run, let EngineBug or any exception escape."""
     if data and data[0] >= POST_MODE:
         post_handshake(data[1:])
         return
+    if data and data[0] >= RESUME_MODE:
+        resume(data)
+        return
     stream, chunks = decode_input(data)
-    run(stream, chunks, reply=b"x" * 100)
+    run(stream, chunks, reply=b"x" * 100, require_etm=require_etm_for(data))

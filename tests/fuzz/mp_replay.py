@@ -10,7 +10,8 @@ replaced by the same SHA-256 counter stream, so a captured flight replays
 here too, byte for byte.  For each file prints one line
 `replay NAME events=A,B,... alerts=N error=...`; the caller compares them
 with CPython's.  Inputs in the post-handshake mode (byte 0 >= 0xF0) need
-the harness's own client and are skipped here.
+the harness's own client and are skipped here; bit 6 of the mode byte
+means the server allows clients without encrypt-then-MAC, as in harness.py.
 """
 import hashlib
 import json
@@ -54,7 +55,7 @@ def main(argv):
             continue   # only whole-stream inputs (mode byte < 128)
         det.reset()
         cfg = tls_engine.ServerConfig(lambda u: cred if u == cred.user else None, secret,
-                                      simulate_like=cred)
+                                      simulate_like=cred, require_etm=not data[0] & 0x40)
         for _ in range(16):
             if not cfg.prepare():
                 break
