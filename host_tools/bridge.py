@@ -36,6 +36,7 @@ from host_tools.bridge_guard import (COOKIE_PREFIX, Guard, Refused, origin_of,
 from host_tools.bridge_password import (PasswordError, Secret, check_label_password,
                                         resolve)
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}   # Ctrl-C, or a service manager
 DEVICE_LOGOUT = "/logout"     # the admin app's logout form (firmware/admin/webapp.py)
 MAX_FORM = 4096
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
@@ -391,11 +392,20 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header("Content-Length", str(resp.length))
             elif chunked:
                 self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
+            # The device connection goes back to the pool as soon as its
+            # response is complete and before the browser sees the end of it:
+            # the browser's next request must find it idle, not open another
+            # connection (a new SRP handshake costs the device seconds).
             if not has_body:
+                resp.read()               # marks the empty body complete (HEAD, 204, 304)
+                resp.close()
+                self.end_headers()
                 return
+            self.end_headers()
             while True:
                 data = resp.read()
+                if resp.complete:
+                    resp.close()
                 if not data:
                     break
                 if chunked:
@@ -521,18 +531,18 @@ def bridge_cmd(device, user, qr_image, qr_payload, port, bind, force_bind, max_c
             click.echo("bridge: open the URL and type the password from the label", err=True)
     else:
         click.echo("bridge: no password yet; the browser will ask for it", err=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    # Blocked before the server threads start, so they inherit the mask and
+    # the signal waits for sigwait() below.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     bridge.start()
     click.echo("bridge: launch code %s (shown in the bridge's banner; a page without it "
                "was not drawn by the bridge)" % bridge.state.launch_code, err=True)
     click.echo("bridge url=%s" % bridge.url)
     sys.stdout.flush()
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+    # No Python signal handler: one that sets a threading.Event can run while
+    # this very thread holds the Event's lock inside Event.wait() and then
+    # deadlocks, leaving the password in memory until a SIGKILL.
+    signal.sigwait(STOP_SIGNALS)
     bridge.stop()
     click.echo("bridge: stopped; password wiped", err=True)
 

@@ -369,6 +369,11 @@ class Response:
             self.close(failed=True)
             raise DeviceError("the device broke off its response: %s" % e) from None
 
+    @property
+    def complete(self):
+        """True once the whole body has been read (the connection may be reused)."""
+        return self.raw.isclosed()
+
     def close(self, failed=False):
         if self._done:
             return

@@ -173,6 +173,19 @@ class SimServer(ServerProcess):
         return cmd + self.extra_args
 
 
+def exchange(conn, data):
+    """Write `data` on a TLS connection, read the reply up to the server's close, close."""
+    conn.write(data)
+    reply = b""
+    while True:
+        chunk = conn.read()
+        if not chunk:
+            break
+        reply += chunk
+    conn.close()
+    return reply
+
+
 def connect(port, timeout=10):
     """A plain TCP connection to 127.0.0.1:port (for raw-byte clients)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)

@@ -116,7 +116,11 @@ class Device:
         with open(self.out, "w") as o, open(self.err, "w") as e:
             self.proc = subprocess.Popen(self.cmd, stdout=o, stderr=e, env=self.env,
                                          cwd=str(self.root.parent))
-        self.wait_for("listening port=%d" % self.port, timeout)
+        try:
+            self.wait_for("listening port=%d" % self.port, timeout)
+        except BaseException:
+            self.kill()                  # a device that never came up is not left running
+            raise
         return self
 
     def output(self):

@@ -7,6 +7,7 @@ against the real sim device is in test_bridge_browser.py.
 import http.client
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -270,6 +271,20 @@ def test_qr_payload_from_stdin_supplies_everything():
         bridge.stop()
         assert bridge.stdout_rest == b""       # stdout carried exactly the one url line
         assert not bridge.killed and bridge.proc.returncode == 0, bridge.stderr()
+        assert "password wiped" in bridge.stderr()
+    finally:
+        bridge.stop()
+        dev.close()
+
+
+def test_ctrl_c_stops_the_bridge_and_wipes_the_password():
+    # SIGINT (Ctrl-C) and SIGTERM take the same path: sigwait, then stop and wipe.
+    pw = generate()
+    dev = FakeDevice("admin", pw)
+    bridge = BridgeProc(["--device", dev.address, "--user", "admin"], password=pw).start()
+    try:
+        bridge.proc.send_signal(signal.SIGINT)
+        assert bridge.proc.wait(30) == 0, bridge.stderr()
         assert "password wiped" in bridge.stderr()
     finally:
         bridge.stop()

@@ -79,12 +79,8 @@ def shots(tmp_path):
 def sim(tmp_path):
     password = generate()
     root = simdevice.make_root(tmp_path / "root", password, device_id="esp32-a1b2c3")
-    dev = simdevice.Device(root)
-    dev.start()
-    try:
+    with simdevice.Device(root) as dev:
         yield dev, password
-    finally:
-        dev.stop()
 
 
 def test_browser_administers_sim_device(browser, sim, shots):

@@ -19,12 +19,8 @@ def sim(tmp_path_factory):
     password = generate()
     root = simdevice.make_root(tmp_path_factory.mktemp("connect") / "root", password,
                                device_id="esp32-c0ffee")
-    dev = simdevice.Device(root)
-    dev.start()
-    try:
+    with simdevice.Device(root) as dev:
         yield dev, password
-    finally:
-        dev.stop()
 
 
 def connect(*args, password=None, stdin=None, env_extra=None):

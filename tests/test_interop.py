@@ -224,15 +224,7 @@ def tlslite_connect(port, user, password, cipher, session=None):
 
 
 def tlslite_roundtrip(conn, payload):
-    conn.write(http_post(payload))
-    reply = b""
-    while True:
-        chunk = conn.read()
-        if not chunk:
-            break
-        reply += chunk
-    conn.close()
-    return reply
+    return serverproc.exchange(conn, http_post(payload))
 
 
 @pytest.mark.parametrize("group,backend,build,suite", [

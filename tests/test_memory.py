@@ -34,10 +34,10 @@ import serverproc
 BODY = 4096
 TARGET_KB = 64                     # issue 3
 # Reached (README "Memory"): frozen 72 KB (32-bit, 3072-bit group) and
-# 96 KB (64-bit); .mpy 108-116 KB (32-bit) and 132-140 KB (64-bit).  The
+# 96 KB (64-bit); .mpy 112-116 KB (32-bit) and 140-152 KB (64-bit).  The
 # budgets catch growth; they are not the requirement.
-FROZEN_BUDGET_KB = {"32": 72, "64": 96}
-MPY_BUDGET_KB = {"32": 128, "64": 152}
+FROZEN_BUDGET_KB = {"32": 72, "64": 100}
+MPY_BUDGET_KB = {"32": 128, "64": 160}
 
 
 class FrozenServer(serverproc.SimServer):

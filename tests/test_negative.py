@@ -46,14 +46,8 @@ def server(srv):
 def assert_serves(srv):
     conn = tlslite_client(srv.port, srv.user, srv.password)
     payload = os.urandom(8).hex().encode()
-    conn.write(b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(payload) + payload)
-    reply = b""
-    while True:
-        chunk = conn.read()
-        if not chunk:
-            break
-        reply += chunk
-    conn.close()
+    reply = serverproc.exchange(
+        conn, b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(payload) + payload)
     assert reply.endswith(payload), reply
 
 

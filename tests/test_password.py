@@ -28,7 +28,7 @@ def test_format_and_alphabet():
 def test_entropy_at_least_80_bits():
     # 19 free symbols of 5 bits, keeping only the 32 of 37 check residues
     # that have a symbol; weak rejects measured below remove almost nothing.
-    bits = 19 * 5 + math.log2(32 / 37)
+    bits = pw.DATA_SYMBOLS * 5 + math.log2(32 / pw.PRIME)
     assert bits > 94.7
     rejected = sum(pw.is_weak("".join(secrets.choice(ALPHABET) for _ in range(20)))
                    for _ in range(20000))
@@ -55,13 +55,17 @@ def test_check_math_exhaustive():
     """The proof in the module docstring, checked over every case it covers:
     every position and every pair of distinct symbol values, for a single
     substitution and for a swap of two adjacent (indeed any two) positions."""
-    for i in range(1, 21):
+    # The module's own constants, so that changing them (a modulus of 31, a
+    # longer password) fails here instead of quietly voiding the proof.
+    n, q = pw.LENGTH, pw.PRIME
+    assert len(pw.ALPHABET) == 32
+    for i in range(1, n + 1):
         for a in range(32):
             for b in range(32):
                 if a != b:
-                    assert (i * (b - a)) % 37 != 0
-                    for j in range(i + 1, 21):
-                        assert ((j - i) * (a - b)) % 37 != 0
+                    assert (i * (b - a)) % q != 0
+                    for j in range(i + 1, n + 1):
+                        assert ((j - i) * (a - b)) % q != 0
 
 
 def test_every_single_substitution_caught():

@@ -49,14 +49,7 @@ def test_credential_file(tmp_path):
         sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
         conn = TLSConnection(sock)
         conn.handshakeClientSRP("operator", password, settings=HandshakeSettings())
-        conn.write(b"GET / HTTP/1.0\r\n\r\n")
-        reply = b""
-        while True:
-            chunk = conn.read()
-            if not chunk:
-                break
-            reply += chunk
-        conn.close()
+        reply = serverproc.exchange(conn, b"GET / HTTP/1.0\r\n\r\n")
         assert reply.startswith(b"HTTP/1.1 200 OK") and b"hello operator" in reply
         assert password not in srv.stderr_text()
 

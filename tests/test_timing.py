@@ -9,9 +9,10 @@
    from each handshake, as an attacker on the wire would see them:
      hello:  ClientHello sent -> first byte of the server's flight
              (user lookup or simulation, salt, B)
-     finish: client Finished sent -> first byte of the alert
+     finish: client key exchange..Finished sent -> first byte of the alert
              (S = (A v^u)^b, keys, Finished check)
-   Their medians must differ by less than MAX_REL_DIFF.
+   Their medians (and lower quartiles, see the test) must differ by less
+   than MAX_REL_DIFF.
 
 2. MAC comparison.  tls_crypto.ct_equal must be a full-length XOR
    accumulate with no early exit (checked on its syntax tree), every MAC
@@ -22,8 +23,8 @@
    can fail.
 """
 import ast
+import random
 import socket
-import statistics
 import time
 
 import pytest
@@ -31,7 +32,7 @@ import pytest
 import mpy
 import serverproc
 
-SAMPLES = 40            # per case and round; interleaved so drift hits all alike
+SAMPLES = 50            # per case and round; interleaved so drift hits all alike
 ROUNDS = 3
 MAX_REL_DIFF = 0.10
 FIRMWARE = mpy.FIRMWARE / "srptls"
@@ -106,50 +107,79 @@ def rel_diff(a, b):
     return abs(a - b) / min(a, b)
 
 
-def _medians(samples, phase):
-    return {case: statistics.median(t[phase] for t in ts) for case, ts in samples.items()}
+def _quantiles(samples, phase, q):
+    """Per case, the q-quantile (0.5: the median) of one phase's times."""
+    out = {}
+    for case, ts in samples.items():
+        xs = sorted(t[phase] for t in ts)
+        out[case] = xs[min(len(xs) - 1, int(q * len(xs)))]
+    return out
+
+
+def _noise(samples):
+    """wrong vs wrong2 medians: how much chance alone moves a median here."""
+    return max(rel_diff(m["wrong"], m["wrong2"])
+               for m in (_quantiles(samples, 0, 0.5), _quantiles(samples, 1, 0.5)))
 
 
 @pytest.mark.parametrize("group", [2048])
 def test_unknown_user_and_wrong_password_take_the_same_time(group):
-    """Medians of both server response times agree within MAX_REL_DIFF.
+    """Both server response times of the two cases agree within MAX_REL_DIFF.
 
     A third case, the wrong password again ("wrong2"), measures the noise:
     wrong vs wrong2 can only differ by chance.  While that null difference
-    is above half the threshold the machine is too noisy to judge, so
-    another round is measured (at most ROUNDS); the verdict is always
-    taken on all samples, and prints every median.
+    of the medians is above half the threshold, another round is measured
+    (at most ROUNDS).  On this shared machine other jobs' load gives the
+    times a long upper tail (the finish phase is bimodal: ~1.6 ms, or
+    ~3 ms when something else ran), and the median can land in it for one
+    case and not the other.  So each phase is judged on two location
+    statistics, the median and the lower quartile (which one-sided delays
+    move least), and a difference counts as a leak only when both exceed
+    MAX_REL_DIFF: extra work done for one case shifts the whole
+    distribution, hence both (the leak this test once caught moved the
+    hello phase's median and lower quartile alike, by 13-17 %).  All figures are
+    printed.
     """
     samples = {"wrong": [], "unknown": [], "wrong2": []}
     alerts = set()
     with serverproc.SimServer(group=group, backend="c") as srv:
         for _ in range(3):  # warm up: imports, caches, prepared ephemerals
             failed_handshake(srv.port, srv.user, srv.password + "x")
+        # The order inside each triple is shuffled: a fixed order could lock
+        # into step with something periodic on the server (a garbage
+        # collection every third handshake) and charge it to one case.
+        order = random.Random(5054)
         for rnd in range(ROUNDS):
-            for i in range(3 * SAMPLES):
-                case = ("wrong", "unknown", "wrong2")[i % 3]
+            cases = []
+            for _ in range(SAMPLES):
+                triple = ["wrong", "unknown", "wrong2"]
+                order.shuffle(triple)
+                cases += triple
+            for i, case in enumerate(cases):
                 user = "nobody%d-%d" % (rnd, i) if case == "unknown" else srv.user
                 password = srv.password if case == "unknown" else srv.password + "x"
                 alert, times = failed_handshake(srv.port, user, password)
                 alerts.add(alert)
                 samples[case].append(times)
                 time.sleep(0.01)
-            noise = max(rel_diff(m["wrong"], m["wrong2"])
-                        for m in (_medians(samples, 0), _medians(samples, 1)))
-            if noise < MAX_REL_DIFF / 2:
+            if _noise(samples) < MAX_REL_DIFF / 2:
                 break
         assert srv.alive()
     assert len(alerts) == 1, alerts  # the same alert for both
-    report, verdict = [], []
+    report, leaks = [], []
     for phase, name in enumerate(("hello", "finish")):
-        m = _medians(samples, phase)
-        d = rel_diff(m["wrong"], m["unknown"])
-        verdict.append(d < MAX_REL_DIFF)
-        report.append("%s wrong=%.3fms unknown=%.3fms diff=%.1f%% noise=%.1f%%" % (
-            name, m["wrong"] * 1e3, m["unknown"] * 1e3, 100 * d,
-            100 * rel_diff(m["wrong"], m["wrong2"])))
-    print("timing group=%d samples=%d " % (group, len(samples["wrong"])) + "; ".join(report))
-    assert all(verdict), report
+        diffs = []
+        for label, q in (("median", 0.5), ("q1", 0.25)):
+            m = _quantiles(samples, phase, q)
+            diffs.append(rel_diff(m["wrong"], m["unknown"]))
+            report.append("%s %s wrong=%.3fms unknown=%.3fms diff=%.1f%% noise=%.1f%%" % (
+                name, label, m["wrong"] * 1e3, m["unknown"] * 1e3, 100 * diffs[-1],
+                100 * rel_diff(m["wrong"], m["wrong2"])))
+        if min(diffs) >= MAX_REL_DIFF:
+            leaks.append(name)
+    print("timing group=%d samples=%d " % (group, len(samples["wrong"])) + "; ".join(report)
+          + " leaks=%s" % (",".join(leaks) or "none"))
+    assert not leaks, report
 
 
 # -- MAC comparison -------------------------------------------------------------

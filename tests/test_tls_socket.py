@@ -29,30 +29,18 @@ def client(port, user, password, session=None):
     return conn
 
 
-def echo(conn, line):
-    conn.write(line)
-    reply = b""
-    while True:
-        chunk = conn.read()
-        if not chunk:
-            break
-        reply += chunk
-    conn.close()
-    return reply
-
-
 def test_blocking_wrapper_serves_real_client():
     with BlockingServer(group=2048) as srv:
         line = os.urandom(20).hex().encode() + b"\n"
         first = client(srv.port, srv.user, srv.password)
         session = first.session
-        assert echo(first, line) == b"echo:" + line
+        assert serverproc.exchange(first, line) == b"echo:" + line
         with pytest.raises(TLSRemoteAlert) as info:
             client(srv.port, srv.user, srv.password + "x")
         assert info.value.description == 20          # bad_record_mac
         again = client(srv.port, srv.user, srv.password, session=session)
         assert again.resumed
-        assert echo(again, line) == b"echo:" + line
+        assert serverproc.exchange(again, line) == b"echo:" + line
         srv.proc.wait(30)
         out = srv.proc.stdout.read().decode()
         assert srv.proc.returncode == 0, srv.stderr_text()
