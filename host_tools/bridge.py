@@ -24,6 +24,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -189,9 +190,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         # Never logs the query string: the launch URL carries the secret.
+        # (A malformed request has no path yet.)
         if self.server.verbose:
-            sys.stderr.write("bridge: %s %s %s\n" % (self.command, self.path.split("?")[0],
+            path = getattr(self, "path", "")
+            sys.stderr.write("bridge: %s %s %s\n" % (self.command, path.split("?")[0],
                                                      args[1] if len(args) > 1 else ""))
+
+    def log_error(self, fmt, *args):
+        # The status only: send_error's message may quote the whole request
+        # line, launch secret and all.
+        if self.server.verbose and args and isinstance(args[0], int):
+            sys.stderr.write("bridge: refused a malformed request (%d)\n" % args[0])
 
     def _any(self):
         state = self.server.state
@@ -533,7 +542,9 @@ def bridge_cmd(device, user, qr_image, qr_payload, port, bind, force_bind, max_c
         click.echo("bridge: no password yet; the browser will ask for it", err=True)
     # Blocked before the server threads start, so they inherit the mask and
     # the signal waits for sigwait() below.
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    posix = hasattr(signal, "sigwait")
+    if posix:
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     bridge.start()
     click.echo("bridge: launch code %s (shown in the bridge's banner; a page without it "
                "was not drawn by the bridge)" % bridge.state.launch_code, err=True)
@@ -542,7 +553,14 @@ def bridge_cmd(device, user, qr_image, qr_payload, port, bind, force_bind, max_c
     # No Python signal handler: one that sets a threading.Event can run while
     # this very thread holds the Event's lock inside Event.wait() and then
     # deadlocks, leaving the password in memory until a SIGKILL.
-    signal.sigwait(STOP_SIGNALS)
+    if posix:
+        signal.sigwait(STOP_SIGNALS)
+    else:                          # Windows: Ctrl-C raises KeyboardInterrupt
+        try:
+            while True:
+                time.sleep(1)      # interruptible by Ctrl-C there, unlike a lock wait
+        except KeyboardInterrupt:
+            pass
     bridge.stop()
     click.echo("bridge: stopped; password wiped", err=True)
 

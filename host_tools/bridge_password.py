@@ -90,8 +90,8 @@ def parse_qr_payload(text):
     except ValueError:
         raise PasswordError("QR payload is not a valid srp-iot:// URI") from None
     if parts.scheme != QR_SCHEME:
-        raise PasswordError("QR payload must start with %s:// (got %r)"
-                            % (QR_SCHEME, parts.scheme + ":" if parts.scheme else text[:12]))
+        # Nothing of the text is echoed: it may well be the password itself.
+        raise PasswordError("QR payload must start with %s://" % QR_SCHEME)
     if not parts.username or parts.password is None or not parts.hostname or not port:
         raise PasswordError("QR payload must be %s://USER:PASSWORD@HOST:PORT/?id=DEVICE_ID"
                             % QR_SCHEME)

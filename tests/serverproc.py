@@ -173,6 +173,16 @@ class SimServer(ServerProcess):
         return cmd + self.extra_args
 
 
+def srp_client(port, user, password, session=None, settings=None, timeout=30):
+    """A tlslite-ng TLS-SRP client connection to 127.0.0.1:port, handshake done."""
+    from tlslite import HandshakeSettings, TLSConnection
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    conn = TLSConnection(sock)
+    conn.handshakeClientSRP(user, password, settings=settings or HandshakeSettings(),
+                            session=session)
+    return conn
+
+
 def exchange(conn, data):
     """Write `data` on a TLS connection, read the reply up to the server's close, close."""
     conn.write(data)

@@ -8,6 +8,7 @@ import http.client
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -272,6 +273,29 @@ def test_qr_payload_from_stdin_supplies_everything():
         assert bridge.stdout_rest == b""       # stdout carried exactly the one url line
         assert not bridge.killed and bridge.proc.returncode == 0, bridge.stderr()
         assert "password wiped" in bridge.stderr()
+    finally:
+        bridge.stop()
+        dev.close()
+
+
+def test_verbose_log_never_shows_the_launch_token():
+    pw = generate()
+    dev = FakeDevice("admin", pw)
+    bridge = BridgeProc(["--device", dev.address, "--user", "admin", "--verbose"],
+                        password=pw).start()
+    try:
+        port = int(bridge.shell.rsplit(":", 1)[1])
+        for line in (b"GET /__bridge/launch?token=%s HTTP/1.1 junk",     # bad syntax
+                     b"GET /__bridge/launch?token=%s HTTP/1.1",          # a good one
+                     b"GET /__bridge/launch?token=%s HTTP/9.9"):         # bad version
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                s.sendall(line % bridge.token.encode() + b"\r\nHost: 127.0.0.1\r\n\r\n")
+                s.recv(4096)
+        bridge.stop()
+        err = bridge.stderr()
+        assert bridge.token not in err and "Traceback" not in err, err
+        assert "bridge: GET /__bridge/launch 403" in err                 # wrong Host: refused
+        assert err.count("refused a malformed request") == 2, err
     finally:
         bridge.stop()
         dev.close()

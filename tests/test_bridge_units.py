@@ -115,6 +115,15 @@ def test_qr_payload_parsing():
             parse_qr_payload(bad)
 
 
+def test_qr_payload_errors_never_echo_the_password():
+    pw = generate()
+    for bad in (pw, "%s@192.168.4.1:443" % pw, "admin %s" % pw, "http://admin:%s@h:1/" % pw):
+        with pytest.raises(PasswordError) as e:
+            parse_qr_payload(bad)
+        for group in pw.split("-"):
+            assert group not in str(e.value), (bad, str(e.value))
+
+
 def test_password_sources(monkeypatch):
     pw = generate()
     monkeypatch.delenv("SRP_QR_PAYLOAD", raising=False)

@@ -200,7 +200,10 @@ def test_port80_transition_page_only(device):
                 json_body={"name": "SecretBarn", "wifi_ssid": "hidden-net", "wifi_key": "wifikey123"})
     rc, status, page = device.http("/")
     assert status == 200
-    for text in ("TLS-SRP", "never takes a", "curl -k --tlsauthtype SRP --tlsuser admin",
+    # the suggested curl command takes the password from stdin, never argv (ps)
+    assert "--tlspassword" not in page
+    for text in ("TLS-SRP", "never takes a", "curl -k -K - --tlsauthtype SRP --tlsuser admin",
+                 "tlspassword = \"PASSWORD-FROM-LABEL\"",
                  "https://127.0.0.1:%d/" % device.port, "esp32-a1b2c3",
                  "srp-iot bridge --device 127.0.0.1:%d --user admin" % device.port):
         assert text in page, text

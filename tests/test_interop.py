@@ -16,12 +16,11 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import tempfile
 
 import pytest
-from tlslite import HandshakeSettings, TLSConnection
+from tlslite import HandshakeSettings
 
 import rawtls
 import serverproc
@@ -217,10 +216,7 @@ def test_gnutls_cli(servers, group, suite):
 def tlslite_connect(port, user, password, cipher, session=None):
     hs = HandshakeSettings()
     hs.cipherNames = [cipher]
-    sock = socket.create_connection(("127.0.0.1", port), timeout=CLIENT_TIMEOUT)
-    conn = TLSConnection(sock)
-    conn.handshakeClientSRP(user, password, settings=hs, session=session)
-    return conn
+    return serverproc.srp_client(port, user, password, session, hs, timeout=CLIENT_TIMEOUT)
 
 
 def tlslite_roundtrip(conn, payload):
@@ -264,15 +260,11 @@ def test_tlslite_resumption(servers, group):
 def test_gnutls_cli_resumption(servers):
     srv = servers(2048)
     prio = "NORMAL:-KX-ALL:+SRP"
-    proc = subprocess.Popen(
+    # subprocess.run kills the client if it outlives the timeout
+    out = subprocess.run(
         ["gnutls-cli", "--resume", "--srpusername", srv.user, "--srppasswd", srv.password,
          "--priority", prio, "-p", str(srv.port), "127.0.0.1"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        out, _ = proc.communicate(http_post(b"resume"), timeout=CLIENT_TIMEOUT)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        input=http_post(b"resume"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        timeout=CLIENT_TIMEOUT).stdout
     text = out.decode(errors="replace")
     assert "This is a resumed session" in text, text

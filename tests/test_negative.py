@@ -13,7 +13,6 @@ import subprocess
 import time
 
 import pytest
-from tlslite import HandshakeSettings, TLSConnection
 from tlslite.errors import TLSRemoteAlert
 
 import rawtls
@@ -44,18 +43,11 @@ def server(srv):
 
 
 def assert_serves(srv):
-    conn = tlslite_client(srv.port, srv.user, srv.password)
+    conn = serverproc.srp_client(srv.port, srv.user, srv.password)
     payload = os.urandom(8).hex().encode()
     reply = serverproc.exchange(
         conn, b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(payload) + payload)
     assert reply.endswith(payload), reply
-
-
-def tlslite_client(port, user, password):
-    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    conn = TLSConnection(sock)
-    conn.handshakeClientSRP(user, password, settings=HandshakeSettings())
-    return conn
 
 
 def exchange(port, data, shutdown=False, timeout=10):
@@ -92,7 +84,7 @@ def failed_login(port, user, password):
     """Real client, bad credentials: (alert the client saw, server's flight)."""
     with rawtls.RecordingProxy(port) as proxy:
         with pytest.raises(TLSRemoteAlert) as info:
-            tlslite_client(proxy.port, user, password)
+            serverproc.srp_client(proxy.port, user, password)
     flight = parse_records(proxy.flows[0][1])
     return info.value.description, flight
 
@@ -201,17 +193,12 @@ def test_nonempty_renegotiation_info_on_first_handshake(server):
 
 def test_renegotiation_refused(server):
     """A real client (gnutls-cli --rehandshake) asks to renegotiate; it is refused."""
-    proc = subprocess.Popen(
+    # subprocess.run kills the client if it outlives the timeout
+    out = subprocess.run(
         ["gnutls-cli", "--rehandshake", "--srpusername", server.user,
          "--srppasswd", server.password, "--priority", "NORMAL:-KX-ALL:+SRP",
          "-p", str(server.port), "127.0.0.1"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        input=b"", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60).stdout
     text = out.decode(errors="replace")
     assert "Handshake was completed" in text, text
     # Our answer is a no_renegotiation warning; gnutls-cli insists, and is

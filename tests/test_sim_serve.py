@@ -1,11 +1,8 @@
 """boards/sim/serve: options, credential file mode, and its error messages."""
 import json
 import os
-import socket
 import subprocess
 import time
-
-from tlslite import HandshakeSettings, TLSConnection
 
 import serverproc
 from srptls import credential, srp
@@ -46,9 +43,7 @@ def test_credential_file(tmp_path):
     path = tmp_path / "credential.json"
     path.write_text(cred.dumps())
     with CredentialServer(path, user="operator", password=password) as srv:
-        sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
-        conn = TLSConnection(sock)
-        conn.handshakeClientSRP("operator", password, settings=HandshakeSettings())
+        conn = serverproc.srp_client(srv.port, "operator", password)
         reply = serverproc.exchange(conn, b"GET / HTTP/1.0\r\n\r\n")
         assert reply.startswith(b"HTTP/1.1 200 OK") and b"hello operator" in reply
         assert password not in srv.stderr_text()
@@ -88,9 +83,7 @@ def test_idle_time_prepares_each_handshake():
     with serverproc.SimServer(group=2048, backend="c") as srv:
         for _ in range(3):
             time.sleep(1.0)
-            sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
-            conn = TLSConnection(sock)
-            conn.handshakeClientSRP(srv.user, srv.password, settings=HandshakeSettings())
+            conn = serverproc.srp_client(srv.port, srv.user, srv.password)
             conn.close()
         lines = srv.wait_log("handshake=ok", 3)
     assert len(lines) == 3 and all("prepared=1" in l for l in lines), lines
@@ -99,9 +92,7 @@ def test_idle_time_prepares_each_handshake():
 def test_no_precompute_means_nothing_prepared():
     with serverproc.SimServer(group=2048, backend="c", extra_args=["--no-precompute"]) as srv:
         time.sleep(0.5)
-        sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
-        conn = TLSConnection(sock)
-        conn.handshakeClientSRP(srv.user, srv.password, settings=HandshakeSettings())
+        conn = serverproc.srp_client(srv.port, srv.user, srv.password)
         conn.close()
         lines = srv.wait_log("handshake=ok", 1)
     assert len(lines) == 1 and "prepared=0" in lines[0], lines

@@ -5,10 +5,8 @@ a good tlslite-ng client (read path), a wrong password (wrap_server must
 raise and the loop go on), and a resumed session (readinto path).
 """
 import os
-import socket
 
 import pytest
-from tlslite import HandshakeSettings, TLSConnection
 from tlslite.errors import TLSRemoteAlert
 
 import mpy
@@ -22,23 +20,16 @@ class BlockingServer(serverproc.ServerProcess):
                 str(self.group), "3"]
 
 
-def client(port, user, password, session=None):
-    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    conn = TLSConnection(sock)
-    conn.handshakeClientSRP(user, password, settings=HandshakeSettings(), session=session)
-    return conn
-
-
 def test_blocking_wrapper_serves_real_client():
     with BlockingServer(group=2048) as srv:
         line = os.urandom(20).hex().encode() + b"\n"
-        first = client(srv.port, srv.user, srv.password)
+        first = serverproc.srp_client(srv.port, srv.user, srv.password)
         session = first.session
         assert serverproc.exchange(first, line) == b"echo:" + line
         with pytest.raises(TLSRemoteAlert) as info:
-            client(srv.port, srv.user, srv.password + "x")
+            serverproc.srp_client(srv.port, srv.user, srv.password + "x")
         assert info.value.description == 20          # bad_record_mac
-        again = client(srv.port, srv.user, srv.password, session=session)
+        again = serverproc.srp_client(srv.port, srv.user, srv.password, session=session)
         assert again.resumed
         assert serverproc.exchange(again, line) == b"echo:" + line
         srv.proc.wait(30)

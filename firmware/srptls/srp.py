@@ -43,8 +43,8 @@ class Group:
         self.bits = bits
         self.g = g
         self.N = n
-        self.nbytes = _bytelen(n)
-        self.n_bytes = n.to_bytes(self.nbytes, "big")
+        self.n_bytes = i2b(n)
+        self.nbytes = len(self.n_bytes)
         self.g_bytes = i2b(g)
         self.k = b2i(_sha1(self.n_bytes, pad(self, g)))
 
@@ -96,24 +96,27 @@ def group_for(n, g):
 # --- integers <-> bytes (big-endian, as TLS and RFC 5054 use them) ---------
 
 def _bytelen(x):
-    """Number of bytes in x's minimal big-endian encoding (x >= 0; at least 1).
-
-    Not via len("%x" % x): MicroPython formats big integers in quadratic
-    time (about 0.3 ms for 2048 bits, several times per handshake), while
-    a few shifts and one to_bytes cost microseconds.  The doubling loop
-    finds a length that surely fits; the leading zero bytes are then cut.
-    """
-    n = 32
-    while x >> (8 * n):
-        n *= 2
-    return len(x.to_bytes(n, "big").lstrip(b"\x00")) or 1
+    """Number of bytes in x's minimal big-endian encoding (x >= 0; at least 1)."""
+    return len(i2b(x))
 
 
 def i2b(x):
-    """x >= 0 as big-endian bytes without leading zero bytes (0 -> b"\\x00")."""
+    """x >= 0 as big-endian bytes without leading zero bytes (0 -> b"\\x00").
+
+    Not via a length from len("%x" % x): MicroPython formats big integers
+    in quadratic time (about 0.3 ms for 2048 bits, several times per
+    handshake).  Instead: a length n that fits, at most twice too long,
+    found with shifts that mostly give 0 (which allocates nothing), one
+    to_bytes, and the leading zero bytes cut.
+    """
     if x < 0:
         raise ValueError("negative integer")
-    return x.to_bytes(_bytelen(x), "big")
+    n = 512
+    while x >> (8 * n):
+        n *= 2
+    while n > 32 and not x >> (4 * n):   # fits in n // 2 bytes
+        n //= 2
+    return x.to_bytes(n, "big").lstrip(b"\x00") or b"\x00"
 
 
 def b2i(data):
@@ -128,7 +131,7 @@ def pad(grp, x):
     oversized value from the peer is rejected instead of being truncated
     (MicroPython's to_bytes would silently drop the high bytes).
     """
-    if x < 0 or _bytelen(x) > grp.nbytes:
+    if x < 0 or x >> (8 * grp.nbytes):
         raise ValueError("value does not fit the group's length")
     return x.to_bytes(grp.nbytes, "big")
 
