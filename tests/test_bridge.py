@@ -215,7 +215,7 @@ def test_wrong_password_message_and_backoff():
     bridge = start(dev, generate())                     # a valid-looking but wrong password
     try:
         assert "rejected this password" in bridge.stderr()
-        assert dev.failed_handshakes == 1
+        dev.wait_for(lambda: dev.failed_handshakes == 1)
         s = Session(bridge)
         assert s.device_port is None                     # no device frame while locked
         status, _, body = s.shell("GET", "/__bridge/login")

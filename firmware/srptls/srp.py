@@ -4,7 +4,7 @@ One source of truth for the groups and formulas: the device's TLS server and
 the host tools (verifier generation, test clients) import this same module,
 so it runs unchanged under MicroPython and CPython.  That rules out
 int.bit_length() and length-less int.to_bytes(); lengths come from
-shifts and a trial to_bytes instead (_bytelen).
+shifts and a trial to_bytes instead (see i2b).
 
 What it does: the seven RFC 5054 Appendix A groups, k, x, v, u, the server's
 B and S, the client's A and S (for tests and host tools), PAD() and the
@@ -43,8 +43,8 @@ class Group:
         self.bits = bits
         self.g = g
         self.N = n
-        self.n_bytes = i2b(n)
-        self.nbytes = len(self.n_bytes)
+        self.nbytes = (bits + 7) // 8   # each RFC 5054 N has exactly `bits` bits
+        self.n_bytes = n.to_bytes(self.nbytes, "big")
         self.g_bytes = i2b(g)
         self.k = b2i(_sha1(self.n_bytes, pad(self, g)))
 
@@ -94,11 +94,6 @@ def group_for(n, g):
 
 
 # --- integers <-> bytes (big-endian, as TLS and RFC 5054 use them) ---------
-
-def _bytelen(x):
-    """Number of bytes in x's minimal big-endian encoding (x >= 0; at least 1)."""
-    return len(i2b(x))
-
 
 def i2b(x):
     """x >= 0 as big-endian bytes without leading zero bytes (0 -> b"\\x00").

@@ -31,13 +31,20 @@ class FakeDevice:
         self.refuse_after_failures = refuse_after_failures
         self.refuse_seconds = refuse_seconds
         self._refuse_until = 0.0
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()   # guards the counters; see wait_for()
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         self._stop = False
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def wait_for(self, predicate, timeout=30):
+        """Wait until predicate() holds. A failed handshake is counted only
+        after tlslite has sent the client its alert, so a test that saw the
+        alert must wait for the count."""
+        with self._lock:
+            assert self._lock.wait_for(predicate, timeout), "fake device: condition not met"
 
     @property
     def address(self):
@@ -78,10 +85,12 @@ class FakeDevice:
                 if (self.refuse_after_failures is not None
                         and self.failed_handshakes >= self.refuse_after_failures):
                     self._refuse_until = time.monotonic() + self.refuse_seconds
+                self._lock.notify_all()
             s.close()
             return
         with self._lock:
             self.handshakes += 1
+            self._lock.notify_all()
         f = tls.makefile("rb")
         try:
             while self._one_request(tls, f):
