@@ -268,20 +268,21 @@ for _ in range(%(trials)d):
     for name, fn in (("ct", ct_equal), ("early", early_exit)):
         for case, b in (("first", first), ("last", last), ("same", same)):
             res[(name, case)].append(trial(fn, b, %(reps)d))
+# The fastest trial is the one other processes disturbed least: on a shared
+# machine load only ever adds time, so minima compare the code, not the load.
 for (name, case), ts in sorted(res.items()):
-    ts.sort()
-    print(name, case, ts[len(ts) // 2])
+    print(name, case, min(ts))
 """
 
 
 def test_ct_equal_time_does_not_depend_on_mismatch_position():
-    proc = mpy.run_code(MP_TIMING % {"n": 64, "trials": 15, "reps": 300}, timeout=300)
+    proc = mpy.run_code(MP_TIMING % {"n": 64, "trials": 41, "reps": 300}, timeout=300)
     med = {}
     for line in proc.stdout.split("\n"):
         if line.strip():
             name, case, us = line.split()
             med[(name, case)] = int(us)
-    print("ct_equal medians (us per 300 calls, 64 bytes):", med)
+    print("ct_equal fastest of 41 trials (us per 300 calls, 64 bytes):", med)
     # Control: the same harness sees an early exit plainly.
     assert med[("early", "last")] > 2 * med[("early", "first")], med
     # ct_equal: first-byte and last-byte mismatches and equal inputs alike.

@@ -190,8 +190,10 @@ class RecordLayer:
             if bad:
                 raise RemoteProtocolError(BAD_RECORD_MAC, "bad padding")
             return ct[:len(ct) - padlen - 1]
-        # MAC-then-encrypt (RFC 5246 6.2.3.2).
-        if n < 2 * BLOCK or n % BLOCK:
+        # MAC-then-encrypt (RFC 5246 6.2.3.2).  After the IV there must be
+        # room for the MAC plus one padding byte, rounded up to whole blocks
+        # (48 bytes in all); the length is public, so refusing early leaks nothing.
+        if n < BLOCK + (MAC_LEN + BLOCK) // BLOCK * BLOCK or n % BLOCK:
             raise RemoteProtocolError(BAD_RECORD_MAC, "bad ciphertext length")
         ct = payload[BLOCK:]
         tls_crypto.cbc_decrypt_inplace(st.key, bytes(payload[:BLOCK]), ct)
