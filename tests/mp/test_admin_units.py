@@ -366,7 +366,8 @@ def test_pages_escape_and_transition():
     assert pages.esc('<a href="x">&') == "&lt;a href=&quot;x&quot;&gt;&amp;"
     info = {"device_id": "esp32-a1b2c3", "hostname": "esp32-a1b2c3", "https_port": 443}
     html = pages.transition(info, True)
-    assert "curl -k --tlsauthtype SRP --tlsuser admin" in html
+    assert "curl -k -K - --tlsauthtype SRP --tlsuser admin" in html
+    assert "--tlspassword" not in html  # a password on the command line shows in ps
     assert "https://esp32-a1b2c3/" in html and "<form" not in html
     assert "not provisioned" not in html
     assert "not provisioned" in pages.transition(info, False)
