@@ -263,3 +263,56 @@ def test_32bit_build_serves(tmp_path):
         rc, status, body = dev.curl("/api/password", pw, method="POST",
                                     json_body={"password": new_password()})
         assert status == 200 and not works(dev, pw)
+
+
+def test_unknown_user_looks_like_the_device_from_first_boot(tmp_path):
+    # RFC 5054 2.5.1.3: an unknown user gets a simulated salt and verifier.
+    # Its group and salt length must be the device's own from the first
+    # connection on, or a fresh device would tell real from unknown names.
+    # The device here uses the 2048-bit group and a 24-byte salt (the
+    # engine's defaults are 3072 and 16) for a user other than "admin", and
+    # the first connection after boot is a recorded curl ClientHello for
+    # "admin", an unknown user.
+    import os
+    import socket
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
+    import hostile
+    from srptls import credential, srp
+    pw = new_password()
+    root = make_root(tmp_path / "root", pw)
+    salt = os.urandom(24)
+    v = srp.make_verifier(srp.group(2048), b"owner", pw.encode(), salt)
+    (root / "factory_credential.json").write_text(
+        credential.Credential("owner", 2048, salt, v).dumps())
+    dev = Device(root).start()
+    try:
+        with socket.create_connection(("127.0.0.1", dev.port), timeout=30) as s:
+            s.sendall(hostile.real_client_hello())
+            data = b""
+            ske = None
+            while ske is None:
+                chunk = s.recv(65536)
+                assert chunk, "closed before ServerKeyExchange: %r" % data[:64]
+                data += chunk
+                hs, pos = b"", 0          # handshake bytes of complete records
+                while pos + 5 <= len(data):
+                    n = int.from_bytes(data[pos + 3:pos + 5], "big")
+                    if pos + 5 + n > len(data):
+                        break
+                    if data[pos] == 22:
+                        hs += data[pos + 5:pos + 5 + n]
+                    pos += 5 + n
+                i = 0
+                while i + 4 <= len(hs):
+                    n = int.from_bytes(hs[i + 1:i + 4], "big")
+                    if hs[i] == 12 and i + 4 + n <= len(hs):
+                        ske = hs[i + 4:i + 4 + n]
+                    i += 4 + n
+        n_len = int.from_bytes(ske[0:2], "big")
+        g_len = int.from_bytes(ske[2 + n_len:4 + n_len], "big")
+        s_len = ske[4 + n_len + g_len]
+        assert (n_len, s_len) == (256, 24), (n_len, s_len)
+    finally:
+        dev.kill()

@@ -122,6 +122,12 @@ class Device:
 
     def password_changed(self):
         self.forget_sessions()
+        # Simulated users keep looking like the credential now in force
+        # (a salt+verifier from a client may carry a longer salt).
+        cred = self.store.credential
+        if self.cfg is not None and cred is not None:
+            self.cfg.group_bits = cred.group
+            self.cfg.salt_len = len(cred.salt)
 
     def logout(self, stream):
         self.forget_sessions()
@@ -133,7 +139,11 @@ async def _serve(dev):
     from admin import plainhttp, tlsserver, webapp
 
     lim = dev.limits
-    dev.cfg = tls_engine.ServerConfig(dev.store.lookup, device_secret(dev.root, dev.log))
+    # simulate_like: an unknown user gets the device's own group and salt
+    # length from the first handshake on, not only after a real login has
+    # shown the engine what a real credential looks like (RFC 5054 2.5.1.3).
+    dev.cfg = tls_engine.ServerConfig(dev.store.lookup, device_secret(dev.root, dev.log),
+                                      simulate_like=dev.store.credential)
     slots = limits_mod.Slots(lim["max_connections"], lim["max_waiting"], lim["slot_wait"])
     dev.backoff = limits_mod.BackOff(free=lim["backoff_free"], base_s=lim["backoff_base"],
                                      cap_s=lim["backoff_cap"],

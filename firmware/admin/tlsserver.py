@@ -129,6 +129,10 @@ class TLSServer:
             if is_bad_password(e):
                 n = self.backoff.failed(addr)
                 log.warn("tls: failed login from %s (%d in a row)" % (addr, n))
+            elif isinstance(e, MemoryError):
+                gc.collect()
+                log.note("tls: out of memory in the handshake with %s (%d bytes free after gc)"
+                         % (addr, gc.mem_free()))
             else:
                 log.info("tls: handshake with %s ended: %s" % (addr, _short(e)))
             await _close(writer)
@@ -138,11 +142,19 @@ class TLSServer:
         if not s.resumed:
             log.info("tls: login %s from %s" % (s.user, addr))
         bounded = BoundedStream(stream, self.max_line, self.max_lines)
+        # The handshake left its big numbers as garbage; collect them before
+        # the request allocates, so the request does not find the heap full
+        # while another slot's handshake is at its peak.
+        gc.collect()
         try:
             await asyncio.wait_for(self.app.handle_request(bounded, bounded),
                                    self.idle_timeout)
         except asyncio.TimeoutError:
             log.info("tls: %s idle for %d s, closed" % (addr, self.idle_timeout))
+        except MemoryError:
+            gc.collect()
+            log.note("tls: out of memory serving %s (%d bytes free after gc)"
+                     % (addr, gc.mem_free()))
         except Exception as e:
             log.info("tls: connection from %s ended: %s" % (addr, _short(e)))
         try:

@@ -20,7 +20,7 @@ Routes:
 import gc
 import time
 
-from microdot import Microdot, Request
+from microdot import Microdot, Request, Response
 
 from admin import pages
 
@@ -92,8 +92,60 @@ def check_new_password(new, repeat=None):
         raise ValueError("password: %d to %d characters" % (MIN_PASSWORD, MAX_PASSWORD))
 
 
+# How long a client told "503 low memory" should wait before retrying.
+RETRY_AFTER_S = 1
+
+
+class AdminApp(Microdot):
+    """Microdot, except that a request the device failed to read is not
+    always the client's fault.
+
+    Microdot answers any exception raised while reading a request with
+    "400 Bad request" and only prints it to the console.  Running out of
+    heap (MemoryError) is the device's condition, not a malformed request:
+    it is logged with the free heap and answered "503 Service Unavailable"
+    with Retry-After, so a client knows to try again.  Any other reading
+    error is still a 400, and its exception class (never the request's
+    content) is logged.  Both go to the RAM log only (`note`): a flood can
+    cause either, and must not wear out the flash.
+    """
+
+    def __init__(self, log):
+        super().__init__()
+        self.log = log
+        # A route that runs out of heap: microdot's default would be a 500.
+        self.errorhandler(MemoryError)(self._route_out_of_memory)
+
+    def _route_out_of_memory(self, req, exc):
+        return self.low_memory("answering a request")
+
+    def low_memory(self, where):
+        gc.collect()
+        self.log.note("http: out of memory while %s (%d bytes free after gc), answered 503"
+                      % (where, gc.mem_free()))
+        return Response("device low on memory: retry in a moment\n", 503,
+                        {"Retry-After": str(RETRY_AFTER_S), "Connection": "close"})
+
+    async def handle_request(self, reader, writer):
+        req = res = None
+        try:
+            req = await Request.create(self, reader, writer,
+                                       writer.get_extra_info("peername"))
+        except MemoryError:
+            res = self.low_memory("reading a request")
+        except OSError:
+            raise           # the peer went away: the connection owner logs it
+        except Exception as e:
+            self.log.note("http: unreadable request (%s)" % type(e).__name__)
+        if res is None:
+            res = await self.dispatch_request(req)   # req None -> 400
+        if res != Response.already_handled:
+            await res.write(writer)
+        await writer.aclose()
+
+
 def create_app(dev):
-    app = Microdot()
+    app = AdminApp(dev.log)
     token = dev.token
 
     def html(text, status=200):

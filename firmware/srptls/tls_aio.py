@@ -158,44 +158,83 @@ async def accept(reader, writer, cfg, handshake_timeout=10):
     return stream
 
 
+_MERGE = 512   # _Plaintext joins received records while they stay this small
+
+
 class _Plaintext:
     """Received plaintext not yet read, with few copies.
 
-    A record's data is kept as the bytes object the engine produced and
-    handed out by slicing; it is only joined with the next record's data
-    when a reader left part of it.  On a small heap this matters: copying a
-    4 KB body three times can fail where one copy fits.
+    Each record's data is kept as the bytes object the engine produced, in
+    arrival order, and handed out by slicing.  A read that spans records
+    (a 4 KB body the client cut at our 4 KB record_size_limit) is gathered
+    into one new buffer, and each record is let go as soon as it has been
+    copied: about twice the body at the peak, where joining the leftover
+    with the next record first cost three times.  On an ESP32-sized heap
+    that is the difference between fitting and MemoryError.
     """
 
     def __init__(self):
-        self._buf = b""
-        self._pos = 0
+        self._chunks = []    # bytes objects, oldest first
+        self._pos = 0        # bytes of _chunks[0] already taken
+        self._len = 0        # unread bytes in all chunks
 
     def __len__(self):
-        return len(self._buf) - self._pos
+        return self._len
 
     def append(self, data):
-        if self._pos >= len(self._buf):
-            self._buf = data
+        if not data:
+            return
+        chunks = self._chunks
+        if chunks and len(chunks[-1]) + len(data) <= _MERGE:
+            # Tiny records (a peer may send 1-byte ones) are joined, so a
+            # buffered line costs about its size, not an object per byte.
+            chunks[-1] = chunks[-1] + data
         else:
-            self._buf = self._buf[self._pos:] + data
-        self._pos = 0
+            chunks.append(data)
+        self._len += len(data)
 
     def take(self, n):
-        buf, pos = self._buf, self._pos
-        if pos == 0 and n >= len(buf):
-            self._buf = b""
-            return buf
-        data = buf[pos:pos + n]
-        self._pos = pos + len(data)
-        if self._pos >= len(buf):
-            self._buf, self._pos = b"", 0
-        return data
+        n = min(n, self._len)
+        if n <= 0:
+            return b""
+        chunks, pos = self._chunks, self._pos
+        self._len -= n
+        first = chunks[0]
+        if n <= len(first) - pos:
+            data = first if pos == 0 and n == len(first) else first[pos:pos + n]
+            pos += n
+            if pos == len(first):
+                chunks.pop(0)
+                pos = 0
+            self._pos = pos
+            return data
+        first = None
+        buf = bytearray(n)
+        got = 0
+        while got < n:
+            k = min(len(chunks[0]) - pos, n - got)
+            buf[got:got + k] = memoryview(chunks[0])[pos:pos + k]
+            got += k
+            pos += k
+            if pos == len(chunks[0]):
+                chunks.pop(0)    # copied: free it before the final copy below
+                pos = 0
+        self._pos = pos
+        return bytes(buf)
 
     def find_newline(self, start):
         """Offset (from the unread start) of the first newline at or after start, or -1."""
-        i = self._buf.find(b"\n", self._pos + start)
-        return i - self._pos if i >= 0 else -1
+        off = 0              # unread offset of this chunk's first unread byte
+        skip = self._pos
+        for c in self._chunks:
+            avail = len(c) - skip
+            if start < off + avail:
+                i = c.find(b"\n", skip + max(0, start - off))
+                if i >= 0:
+                    return off + i - skip
+            off += avail
+            skip = 0
+        return -1
 
 
 def _no_delay(writer):

@@ -370,7 +370,11 @@ class ServerEngine:
             self._rec.feed(data)
 
     def data_to_send(self):
-        """Bytes to write to the transport (b"" when none)."""
+        """Bytes to write to the transport (b"" when none).
+
+        A bytes-like object (the record layer's bytearray, handed over
+        without a copy) that the caller owns: write it, keep it, or drop it.
+        """
         return self._rec.take_output()
 
     def next_event(self):
