@@ -315,7 +315,7 @@ class TLSStream:
             if isinstance(evt, tls_engine.ApplicationData):
                 self._rx.append(evt.data)  # cannot precede the handshake; kept anyway
                 continue
-            raise TLSError("tls: handshake failed: %s" % _describe(evt))
+            raise TLSError("tls: handshake failed: %s" % tls_engine.describe_end(evt))
 
     async def _fill(self):
         """Read until some plaintext is buffered; False at end of stream."""
@@ -331,7 +331,7 @@ class TLSStream:
                 continue  # a warning alert other than close_notify: keep going
             elif isinstance(evt, (tls_engine.AlertSent, tls_engine.AlertReceived)):
                 self._eof = True
-                raise TLSError("tls: %s" % _describe(evt))
+                raise TLSError("tls: %s" % tls_engine.describe_end(evt))
         return False
 
 
@@ -436,13 +436,3 @@ class TLSStream:
                 return
             total += len(data)
 
-
-def _describe(evt):
-    """Short text for a handshake-ending event (used in TLSError messages)."""
-    if evt is None:
-        return "connection closed"
-    if isinstance(evt, tls_engine.AlertSent):
-        return "alert sent %s" % (evt.name,)
-    if isinstance(evt, tls_engine.AlertReceived):
-        return "alert received %s/%s" % (evt.level, evt.name)
-    return type(evt).__name__

@@ -199,6 +199,20 @@ class AlertSent(Event):
         return alert_name(self.description)
 
 
+
+def describe_end(evt):
+    """Short text for the event that ended a connection (for error messages).
+
+    Shared by the transport adapters; None means the peer just went away.
+    """
+    if evt is None:
+        return "connection closed"
+    if isinstance(evt, AlertSent):
+        return "alert sent %s" % (evt.name,)
+    if isinstance(evt, AlertReceived):
+        return "alert received %s/%s" % (evt.level, evt.name)
+    return type(evt).__name__
+
 # -- configuration shared by all connections -----------------------------------
 
 class ServerConfig:

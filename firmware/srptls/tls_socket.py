@@ -88,7 +88,7 @@ class TLSSocket:
             if isinstance(evt, tls_engine.HandshakeComplete):
                 return evt
             if not isinstance(evt, tls_engine.ApplicationData):
-                raise TLSError("tls: handshake failed: %s" % _describe(evt))
+                raise TLSError("tls: handshake failed: %s" % tls_engine.describe_end(evt))
 
     def _fill(self):
         while not self._eof:
@@ -103,7 +103,7 @@ class TLSSocket:
                 continue
             elif isinstance(evt, (tls_engine.AlertSent, tls_engine.AlertReceived)):
                 self._eof = True
-                raise TLSError("tls: %s" % _describe(evt))
+                raise TLSError("tls: %s" % tls_engine.describe_end(evt))
         return False
 
     def _abort(self):
@@ -163,12 +163,3 @@ class TLSSocket:
             if not self._sock.recv(4096):
                 return
 
-
-def _describe(evt):
-    if evt is None:
-        return "connection closed"
-    if isinstance(evt, tls_engine.AlertSent):
-        return "alert sent %s" % (evt.name,)
-    if isinstance(evt, tls_engine.AlertReceived):
-        return "alert received %s/%s" % (evt.level, evt.name)
-    return type(evt).__name__
