@@ -87,14 +87,8 @@ def serves_4k(kb, build, group, load):
         sock = socket.create_connection(("127.0.0.1", srv.port), timeout=60)
         conn = TLSConnection(sock)
         conn.handshakeClientSRP(srv.user, srv.password, settings=HandshakeSettings())
-        conn.write(b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(payload) + payload)
-        reply = b""
-        while True:
-            chunk = conn.read()
-            if not chunk:
-                break
-            reply += chunk
-        conn.close()
+        reply = serverproc.exchange(
+            conn, b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(payload) + payload)
         ok = reply.startswith(b"HTTP/1.1 200") and reply.endswith(payload)
         return ok and srv.alive(), srv.stderr_text()
     except Exception as e:  # any failure means this heap is too small
