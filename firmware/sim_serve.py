@@ -193,6 +193,7 @@ async def serve(opts, cred):
                                   simulate_like=cred,
                                   precompute=not opts["no_precompute"])
     tls_aio.start_idle_work(cfg)
+    tls_aio.reserve(1)     # as the device does: its read buffer comes from a whole heap
     timeout = opts["handshake_timeout"]
 
     async def on_connect(reader, writer):

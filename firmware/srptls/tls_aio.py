@@ -29,11 +29,11 @@ import time
 
 from . import tls_engine
 
-# Bytes asked of the transport per read.  MicroPython allocates the whole
-# size for every read before shrinking it, so a record-sized (18 KB) request
-# would need that much contiguous heap each time; the engine reassembles
-# records from small reads anyway.
-RECV_SIZE = 2048
+# Bytes asked of the transport per read, into the connection's receive
+# buffer.  The engine reassembles records from small reads anyway, and the
+# buffer is held for the whole connection: small keeps it cheap (a client's
+# handshake flights take one or two reads).
+RECV_SIZE = 512
 
 # After our close_notify, how long to wait for the peer's (or its EOF) and how
 # much to read meanwhile.  Closing a socket that still has unread input makes
@@ -128,6 +128,37 @@ def start_idle_work(cfg):
     if w is None or w.task.done():   # none yet, or its event loop has ended
         w = _workers[id(cfg)] = _IdleWorker(cfg)
     return w
+
+
+# Read buffers, reused from connection to connection.  `read(n)` would
+# allocate n bytes on every call, and in a heap fragmented by hours of
+# traffic n contiguous bytes can be missing even with 30 KB free: the soak
+# test (tests/test_soak.py) saw handshakes and requests fail exactly there.
+# A buffer allocated once, at boot while the heap is in one piece, cannot.
+# It only ever holds ciphertext and raw transport bytes: no wipe needed.
+_free_buffers = []
+_keep_buffers = 0          # until reserve(): buffers are freed with their connection
+
+
+def reserve(n):
+    """Allocate read buffers for n connections now and keep them for reuse.
+
+    A server calls this at start-up with its number of connection slots.
+    More simultaneous connections still work: they allocate their own.
+    """
+    global _keep_buffers
+    _keep_buffers = n
+    while len(_free_buffers) < n:
+        _free_buffers.append(bytearray(RECV_SIZE))
+
+
+def _take_buffer():
+    return _free_buffers.pop() if _free_buffers else bytearray(RECV_SIZE)
+
+
+def _give_buffer(buf):
+    if len(_free_buffers) < _keep_buffers:
+        _free_buffers.append(buf)
 
 
 def _log(msg):
@@ -265,6 +296,7 @@ class TLSStream:
         self._eof = False            # peer's close (or EOF) seen
         self._fed_eof = False        # b"" given to the engine
         self._closed = False
+        self._buf = _take_buffer()   # handed back when the transport closes
 
     @property
     def session(self):
@@ -298,7 +330,7 @@ class TLSStream:
                 return None
             eng.idle()   # the engine's housekeeping, while the peer has the turn
             try:
-                data = await self._reader.read(RECV_SIZE)
+                data = await self._recv()
             except OSError:
                 data = b""   # reset by peer: the same as EOF for the engine
             if self._worker:
@@ -306,6 +338,19 @@ class TLSStream:
             if not data:
                 self._fed_eof = True
             eng.receive_data(data)
+
+    async def _recv(self):
+        """Next bytes from the transport, b"" at EOF.
+
+        A view into this connection's receive buffer, valid until the next
+        call (the engine copies what it keeps).
+        """
+        while True:
+            if self._buf is None:
+                return b""       # the transport is closed: end of stream
+            n = await self._reader.readinto(self._buf)
+            if n is not None:    # None: woken without data (non-blocking socket)
+                return memoryview(self._buf)[:n]
 
     async def _handshake(self):
         while True:
@@ -345,6 +390,9 @@ class TLSStream:
 
     async def _close_transport(self):
         self._closed = True
+        if self._buf is not None:
+            _give_buffer(self._buf)
+            self._buf = None
         try:
             self._writer.close()
             await self._writer.wait_closed()
@@ -431,7 +479,7 @@ class TLSStream:
         """Discard input until the peer closes (see CLOSE_WAIT_S)."""
         total = 0
         while total < CLOSE_DRAIN_LIMIT:
-            data = await self._reader.read(4096)
+            data = await self._recv()
             if not data:
                 return
             total += len(data)

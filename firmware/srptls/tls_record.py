@@ -219,47 +219,77 @@ class RecordLayer:
     # -- output --------------------------------------------------------------
 
     def write(self, ctype, data):
-        """Queue `data` as records of `ctype`, cut into send_fragment pieces."""
-        mv = memoryview(data)
-        step = self.send_fragment
-        for off in range(0, len(data), step):
-            self._write_record(ctype, mv[off:off + step])
+        """Queue `data` as records of `ctype`, cut into send_fragment pieces.
 
-    def _write_record(self, ctype, frag):
+        The queue grows once, by the exact size of all the new records, and
+        each record is then built in place: growing it piece by piece could
+        move a 4 KB record several times, each move needing a second copy's
+        worth of contiguous heap.
+        """
+        n = len(data)
+        step = self.send_fragment
+        total = 0
+        for off in range(0, n, step):
+            total += self._record_size(min(step, n - off))
+        out = self._out
+        pos = len(out)
+        if pos:
+            # Records already queued (a flight, a header before a body):
+            # one bigger queue, without a temporary block of the new size.
+            grown = bytearray(pos + total)
+            grown[0:pos] = out
+            out = grown
+        else:
+            out = bytearray(total)
+        self._out = out
+        mv = memoryview(data)
+        for off in range(0, n, step):
+            pos = self._write_record(ctype, mv[off:off + step], pos)
+
+    def _padlen(self, st, n):
+        return (BLOCK - (n + (0 if st.etm else MAC_LEN) + 1) % BLOCK) % BLOCK
+
+    def _record_size(self, n):
+        st = self.write_state
+        if st is None:
+            return HEADER + n
+        return HEADER + BLOCK + n + MAC_LEN + self._padlen(st, n) + 1
+
+    def _write_record(self, ctype, frag, start):
+        """Build one record at out[start:]; return where the next one starts."""
         out = self._out
         ver = self.version
         st = self.write_state
         n = len(frag)
-        if st is None:
-            out.extend(bytes((ctype, ver >> 8, ver & 0xFF)) + _len2(n))
-            out.extend(frag)
-            return
-        seq = st.next_seq()
         type_version = bytes((ctype, ver >> 8, ver & 0xFF))
-        padlen = (BLOCK - (n + (0 if st.etm else MAC_LEN) + 1) % BLOCK) % BLOCK
-        padding = bytes((padlen,)) * (padlen + 1)
-        iv = os.urandom(BLOCK)
-        start = len(out)
+        if st is None:
+            out[start:start + HEADER] = type_version + _len2(n)
+            out[start + HEADER:start + HEADER + n] = frag
+            return start + HEADER + n
+        seq = st.next_seq()
+        padlen = self._padlen(st, n)
+        body = BLOCK + n + padlen + 1          # IV, fragment, padding (+ MAC for MtE)
+        data_at = start + HEADER + BLOCK
+        out[data_at:data_at + n] = frag
+        pad_at = data_at + n
         if st.etm:
-            body = BLOCK + n + padlen + 1
-            # Each extend may reallocate the whole queue (a 4 KB record on
-            # a small heap): the pieces after the fragment go in as one, with
-            # room for the MAC that is written in place once computed.
-            out.extend(type_version + _len2(body + MAC_LEN) + iv)
-            out.extend(frag)
-            out.extend(padding + bytes(MAC_LEN))
-            self._encrypt(st, start + HEADER + BLOCK, body - BLOCK)
+            # RFC 7366: IV and ciphertext, then the MAC over both.
+            out[start:data_at] = type_version + _len2(body + MAC_LEN) + os.urandom(BLOCK)
+            out[pad_at:pad_at + padlen + 1] = bytes((padlen,)) * (padlen + 1)
+            self._encrypt(st, data_at, body - BLOCK)
             end = start + HEADER + body
             view = memoryview(out)[start + HEADER:end]
             out[end:end + MAC_LEN] = st.hmac.mac(seq, type_version, _len2(body), view)
-            del view  # CPython: a live view would forbid growing `out`
-        else:
-            tag = st.hmac.mac(seq, type_version, _len2(n), frag)
-            body = BLOCK + n + MAC_LEN + padlen + 1
-            out.extend(type_version + _len2(body) + iv)
-            out.extend(frag)
-            out.extend(tag + padding)
-            self._encrypt(st, start + HEADER + BLOCK, body - BLOCK)
+            del view  # CPython: a live view would forbid resizing `out`
+            return end + MAC_LEN
+        # MAC-then-encrypt: the MAC over the plaintext, then padding, all encrypted.
+        body += MAC_LEN
+        out[start:data_at] = type_version + _len2(body) + os.urandom(BLOCK)
+        out[pad_at:pad_at + MAC_LEN] = st.hmac.mac(seq, type_version, _len2(n), frag)
+        pad_at += MAC_LEN
+        out[pad_at:pad_at + padlen + 1] = bytes((padlen,)) * (padlen + 1)
+        self._encrypt(st, data_at, body - BLOCK)
+        return start + HEADER + body
 
     def _encrypt(self, st, off, n):
         view = memoryview(self._out)[off:off + n]
