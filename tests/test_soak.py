@@ -43,10 +43,11 @@ import hostile  # noqa: E402
 import peers  # noqa: E402
 
 # The 32-bit build is the ESP32 proxy, with the firmware frozen into it as
-# on the device; the heap is the smallest the whole device is documented to
-# serve in (README "Memory", tests/test_device_heap.py).
+# on the device; the heap is the whole device's documented minimum under
+# sustained load with both connection slots busy (README "Memory": one
+# admin session needs 96k, tests/test_device_heap.py; this load 104k).
 BUILD = "32"
-DEVICE_HEAP = os.environ.get("SRP_IOT_SOAK_HEAP", "96k")
+DEVICE_HEAP = os.environ.get("SRP_IOT_SOAK_HEAP", "104k")
 CONNECTIONS = 48
 WORKERS = 3
 DEADLINE = 300          # seconds for the whole schedule
