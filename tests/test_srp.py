@@ -32,8 +32,13 @@ def test_srp_under_micropython(build, backend):
 
 
 def test_srp_automatic_backend_under_micropython_32_small_heap():
-    # The device's heap is small: the whole suite must fit in an ESP32-like heap.
-    proc = mpy.run(SCRIPT, build="32", heapsize="96k")
+    # The device's heap is small: the whole suite (all seven groups, up to
+    # 8192 bits) must fit in an ESP32-like heap.  Here the firmware is
+    # compiled from source onto that heap, which the device never does (its
+    # firmware is frozen: tests/test_memory.py, engine in 64 KB); at 96k
+    # the run passed or failed with the length of the checkout's path
+    # (heap layout), so 128k leaves room for that.
+    proc = mpy.run(SCRIPT, build="32", heapsize="128k")
     assert_all_passed(proc.stdout)
 
 
