@@ -8,6 +8,14 @@ Events a flood can trigger at will (refused connections) go to RAM only
 Timestamps are seconds since boot from time.time(): ticks_ms wraps after
 about six days on an ESP32.
 
+The RAM ring is one bytearray allocated at start-up, LINE_MAX bytes per
+line (longer lines are cut there; the file keeps them whole).  A ring of
+string objects would allocate every new line wherever the heap had a hole
+at that moment, and each line lives on for the next `lines` events: small
+long-lived objects scattered through the heap, which is what fragments an
+ESP32-sized heap until a 1.4 KB response record no longer finds room
+(tests/test_soak.py).
+
 What it must not do: record a password, a verifier, a salt or a key.
 Callers log events ("password changed", "login failed from 1.2.3.4"), never
 values; `write` also withholds a line that looks like it carries key
@@ -18,6 +26,7 @@ import time
 
 _HEX = "0123456789abcdefABCDEF"
 _MAX_HEX_RUN = 31
+LINE_MAX = 120          # bytes of a line kept in the RAM ring
 
 
 def _looks_secret(msg):
@@ -38,7 +47,10 @@ class Log:
         self.lines = lines
         self.file_cap = file_cap
         self.echo = echo          # callable(line) for a console, or None
-        self._ring = []
+        self._ring = bytearray(lines * LINE_MAX)
+        self._lens = [0] * lines  # bytes used in each slot
+        self._next = 0            # slot the next line goes to
+        self._count = 0           # lines kept (at most `lines`)
         self._t0 = time.time()
 
     def write(self, level, msg, persist=True):
@@ -46,9 +58,7 @@ class Log:
             msg = "(log line withheld: it looked like key material)"
         secs = int(time.time() - self._t0)
         line = "%6d %s %s" % (secs, level, msg)
-        self._ring.append(line)
-        if len(self._ring) > self.lines:
-            del self._ring[0]
+        self._keep(line)
         if self.echo:
             self.echo(line)
         if self.path and persist:
@@ -64,9 +74,29 @@ class Log:
         """A warning kept in RAM only (see module docstring)."""
         self.write("W", msg, persist=False)
 
+    def _keep(self, line):
+        data = line.encode()
+        if len(data) > LINE_MAX:
+            cut = line[:LINE_MAX]
+            while len(cut.encode()) > LINE_MAX:   # multi-byte characters
+                cut = cut[:-1]
+            data = cut.encode()
+        slot = self._next
+        off = slot * LINE_MAX
+        self._ring[off:off + len(data)] = data
+        self._lens[slot] = len(data)
+        self._next = (slot + 1) % self.lines
+        self._count = min(self._count + 1, self.lines)
+
     def recent(self, n=None):
         """The last n lines (all kept lines by default), oldest first."""
-        return list(self._ring if n is None else self._ring[-n:])
+        count = self._count if n is None else min(n, self._count)
+        out = []
+        for i in range(count):
+            slot = (self._next - count + i) % self.lines
+            off = slot * LINE_MAX
+            out.append(str(self._ring[off:off + self._lens[slot]], "utf-8"))
+        return out
 
     def _append(self, line):
         import os

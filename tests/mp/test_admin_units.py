@@ -13,6 +13,7 @@ import mptest
 from srptls import credential, srp
 
 from admin import httpio, limits, pages, settings, store
+from admin import log as log_mod
 from admin.log import Log
 
 TMP = sys.argv[1].rstrip("/") + "/"
@@ -65,6 +66,20 @@ def test_log_ring_keeps_last_lines():
     r = log.recent()
     assert len(r) == 3 and r[0].endswith("event 2") and r[-1].endswith("event 4"), r
     assert log.recent(1)[0].endswith("event 4")
+
+
+def test_log_ring_cuts_long_lines_in_ram_only():
+    d = fresh("loglong")
+    log = Log(d + "log.txt", lines=2)
+    long_line = "x" * 300
+    log.info(long_line)
+    log.info("caf\u00e9 " * 40)        # multi-byte characters at the cut
+    r = log.recent()
+    assert len(r) == 2 and all(len(x.encode()) <= log_mod.LINE_MAX for x in r), r
+    assert r[0].endswith("x" * 50) and r[1].startswith(" ") and "caf" in r[1], r
+    with open(d + "log.txt") as f:
+        assert long_line in f.read()     # the file keeps the whole line
+    assert log.recent(5) == r and log.recent(1) == r[1:] and Log(None).recent() == []
 
 
 def test_log_file_is_capped():
