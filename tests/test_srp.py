@@ -6,6 +6,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 
 import gmpy2
 import pytest
@@ -49,6 +50,35 @@ def test_srp_under_cpython():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "backend pow" in proc.stdout
     assert_all_passed(proc.stdout)
+
+
+def test_groups_load_from_many_threads_at_once():
+    """The factory batch provisions boards in parallel threads: concurrent
+    first uses of srp.group() must all get their group (the lazy table
+    used to be unloaded under a thread still importing it: ImportError)."""
+    errors = []
+
+    def one_round(n_threads=8):
+        srp._cache.clear()
+        barrier = threading.Barrier(n_threads)
+
+        def work(bits):
+            barrier.wait()
+            try:
+                assert srp.group(bits).bits == bits
+            except Exception as e:  # noqa: BLE001 - collected and reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=work, args=(srp.GROUP_BITS[i % len(srp.GROUP_BITS)],))
+                   for i in range(n_threads)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    for _ in range(100):
+        one_round()
+    assert not errors, (len(errors), errors[:3])
 
 
 # --- host-side checks of the constants (CPython only: they need gmpy2) -----

@@ -66,8 +66,16 @@ def group(bits):
 
 
 def _load(bits):
-    """(g, hex text of N) from srptls.srp_groups, which is then unloaded."""
+    """(g, hex text of N) from srptls.srp_groups, which is then unloaded.
+
+    Unloaded on MicroPython only, where the heap is small and there are no
+    threads.  On the host, threads (a factory batch flashes several boards
+    at once) may be importing it at this very moment: unloading it under
+    them made their import fail (tests/test_srp.py checks this).
+    """
     from srptls import srp_groups
+    if sys.implementation.name != "micropython":
+        return srp_groups.GROUPS.get(bits)
     try:
         return srp_groups.GROUPS.get(bits)
     finally:
