@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ports import free_port  # noqa: F401  (tests take it from here too)
+
 REPO = Path(__file__).resolve().parent.parent
 SERVE = REPO / "boards" / "sim" / "serve"
 
@@ -34,13 +36,6 @@ _running = set()
 def _kill_leftovers():
     for srv in list(_running):
         srv.stop()
-
-
-def free_port():
-    """A port on 127.0.0.1 nobody listens on right now (the OS's choice)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def new_password():

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -21,16 +20,11 @@ from pathlib import Path
 import microdot
 
 import mpy
+from ports import free_port
 from srptls import credential, srp
 
 REPO = mpy.REPO
 RUNNER = REPO / "boards" / "sim" / "device.py"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_credential(password, user="admin", group=3072):

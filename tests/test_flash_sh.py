@@ -9,13 +9,8 @@ import zxingcpp
 from PIL import Image
 
 from factory import REPO
+from ports import free_port
 from host_tools import label
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(args, env=None, timeout=120):

@@ -28,16 +28,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+from ports import free_port  # noqa: E402,F401  (benchmarks take it from here)
 SRP_PRIORITY = "NORMAL:-KX-ALL:+SRP"
 # srptool's tpasswd.conf numbers the RFC 5054 groups: 3 is 2048, 4 is 3072.
 GNUTLS_GROUP_INDEX = {1536: 2, 2048: 3, 3072: 4, 4096: 5}
-
-
-def free_port():
-    """A TCP port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def new_password():
