@@ -12,9 +12,8 @@ The RAM ring is one bytearray allocated at start-up, LINE_MAX bytes per
 line (longer lines are cut there; the file keeps them whole).  A ring of
 string objects would allocate every new line wherever the heap had a hole
 at that moment, and each line lives on for the next `lines` events: small
-long-lived objects scattered through the heap, which is what fragments an
-ESP32-sized heap until a 1.4 KB response record no longer finds room
-(tests/test_soak.py).
+long-lived objects scattered through the heap, a likely part of the
+fragmentation that tests/test_soak.py meets on an ESP32-sized heap.
 
 What it must not do: record a password, a verifier, a salt or a key.
 Callers log events ("password changed", "login failed from 1.2.3.4"), never

@@ -80,7 +80,7 @@ class TLSServer:
         self.max_line = limits["max_header_line"]
         self.max_lines = limits["max_header_lines"]
         self.connections = 0
-        # One receive buffer per slot, allocated now while the heap is whole.
+        # One read buffer per slot, allocated now while the heap is whole.
         tls_aio.reserve(slots.max_active)
 
     async def handle(self, reader, writer):
