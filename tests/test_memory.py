@@ -60,15 +60,8 @@ class FrozenServer(serverproc.SimServer):
                 os.environ["MICROPYPATH"] = saved
 
 
-@pytest.fixture(scope="module", autouse=True)
-def frozen_build_is_current():
-    """Rebuild the frozen binaries if the firmware changed since they were built.
-
-    Their cache key covers the frozen sources, so this takes a few seconds
-    when nothing changed and ~15 s when only the firmware did; without it a
-    run with SRP_IOT_SKIP_SETUP=1 would measure yesterday's firmware.
-    """
-    mpy.ensure_frozen_build()
+# Rebuild the frozen binaries first if the firmware changed (conftest.py).
+pytestmark = pytest.mark.usefixtures("frozen_build_is_current")
 
 
 def serves_4k(kb, build, group, load):

@@ -21,32 +21,13 @@ Prints `handshake_cost backend=.. bits=.. runs=.. ms=<median>`.  Under
 callgrind the difference between RUNS=k and RUNS=0 is k handshakes' worth of
 instructions and nothing else (tests/bench/handshake_cost does that).
 """
-import hashlib
 import os
 import sys
 import time
 
 from srptls import credential, modexp, srp, tls_engine, tls_record
 from tls_testclient import ScriptedClient
-
-
-class DetOS:
-    """Stands in for `os` inside the engine's modules: urandom only."""
-
-    def __init__(self):
-        self.reset()
-
-    def reset(self):
-        self.ctr = 0
-        self.buf = b""
-
-    def urandom(self, n):
-        while len(self.buf) < n:
-            self.buf += hashlib.sha256(b"bench" + self.ctr.to_bytes(8, "big")).digest()
-            self.ctr += 1
-        out = self.buf[:n]
-        self.buf = self.buf[n:]
-        return out
+from det_os import DetOS
 
 
 class Recorder:
@@ -97,7 +78,7 @@ def main(backend, bits, runs):
     cred = credential.Credential(user, bits, salt,
                                  srp.make_verifier(grp, user.encode(), password.encode(), salt))
     device_secret = os.urandom(32)
-    det = DetOS()
+    det = DetOS(b"bench")
     for mod in (srp, tls_engine, tls_record):
         mod.os = det
 

@@ -1,7 +1,7 @@
 """Replay fuzz inputs through the engine under MicroPython (the device's interpreter).
 
     micropython tests/fuzz/mp_replay.py CREDENTIAL_JSON FILE...
-    (MICROPYPATH=firmware:.frozen; run by tests/test_fuzz_engine.py)
+    (MICROPYPATH=firmware:tests/mp:.frozen; run by tests/test_fuzz_engine.py)
 
 The CPython harness (harness.py) checks the engine's promises on every
 input; this checks that the engine running under MicroPython behaves the
@@ -13,30 +13,13 @@ with CPython's.  Inputs in the post-handshake mode (byte 0 >= 0xF0) need
 the harness's own client and are skipped here; bit 6 of the mode byte
 means the server allows clients without encrypt-then-MAC, as in harness.py.
 """
-import hashlib
 import json
 import sys
 
 from srptls import credential, srp, tls_engine, tls_record
+from det_os import DetOS
 
 SEED = b"srp-iot fuzz seed"
-
-
-class DetOS:
-    def __init__(self):
-        self.reset()
-
-    def reset(self):
-        self.ctr = 0
-        self.buf = b""
-
-    def urandom(self, n):
-        while len(self.buf) < n:
-            self.buf += hashlib.sha256(SEED + self.ctr.to_bytes(8, "big")).digest()
-            self.ctr += 1
-        out = self.buf[:n]
-        self.buf = self.buf[n:]
-        return out
 
 
 def main(argv):
@@ -45,7 +28,7 @@ def main(argv):
     cred = credential.Credential(meta["user"], meta["group"], bytes.fromhex(meta["salt"]),
                                  int(meta["verifier"], 16))
     secret = bytes.fromhex(meta["device_secret"])
-    det = DetOS()
+    det = DetOS(SEED)
     for mod in (srp, tls_engine, tls_record):
         mod.os = det
     for path in argv[1:]:
